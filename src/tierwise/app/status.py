@@ -1,0 +1,30 @@
+"""What a workspace holds now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tierwise.app.workspace import open_workspace
+from tierwise.canonical import TABLES
+from tierwise.engine import connect_duckdb
+from tierwise.ingest.validate import sql_str
+
+
+def workspace_status(path: str | Path) -> dict:
+    """Tables with their row counts and the imports that form them, plus policy facts."""
+    ws = open_workspace(path)
+    policy = ws.policy()
+    area = ws.data
+    manifest = area.manifest()
+    con = connect_duckdb()
+    tables = {}
+    for name in TABLES:
+        files = area.table_files(name, manifest)
+        rows = 0
+        if files:
+            rows = con.execute("SELECT count(*) FROM read_parquet([" + ", ".join(sql_str(f) for f in files) + "])"
+                               ).fetchone()[0]
+        tables[name] = {"rows": rows, "imports": manifest.current.get(name, [])}
+    con.close()
+    return {"workspace": str(ws.root), "preset": policy.preset, "locale": policy.locale,
+            "data_version": manifest.version, "tables": tables}

@@ -1,0 +1,142 @@
+"""A workspace: one self-contained folder holding a deployment's policy, data and state.
+
+::
+
+    DIR/
+      workspace.yaml   settings (engine, store URL) — deployment, not business rules
+      policy.yaml      the policy (business rules), validated on every use
+      data/            imported canonical tables (see tierwise.ingest.batches)
+      snapshots/       one immutable folder per evaluation run
+      quarantine/      rejected rows of every import, with reasons
+      scratch/         engine spill files and temporary files
+      store.db         the operational store (SQLite by default)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tierwise.config.policy import Policy, load_policy
+from tierwise.config.presets import render_preset
+from tierwise.errors import ConcurrencyError, UserInputError, WorkspaceError
+from tierwise.ingest.batches import DataArea
+from tierwise.store import Store, open_store
+
+SETTINGS_FILE = "workspace.yaml"
+POLICY_FILE = "policy.yaml"
+AREAS = ("data", "snapshots", "quarantine", "scratch")
+
+
+class Settings(BaseModel):
+    """``workspace.yaml``: where things run and are stored."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: int = Field(1, description="workspace format version")
+    engine: str = Field("duckdb", description="analytics engine: duckdb (embedded default)")
+    store_url: str = Field("sqlite:///{workspace}/store.db",
+                           description="SQLAlchemy URL of the operational store; {workspace} is the folder")
+    threads: int | None = Field(None, ge=1, description="engine threads (default: all cores)")
+    memory_limit: str | None = Field(None, description="engine memory limit such as '12GB' (default: 80 % of RAM)")
+
+
+@dataclass
+class Workspace:
+    root: Path
+    settings: Settings
+
+    # -------------------------------------------------------------- paths
+    @property
+    def policy_path(self) -> Path:
+        return self.root / POLICY_FILE
+
+    @property
+    def data(self) -> DataArea:
+        return DataArea(self.root / "data")
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def scratch(self) -> Path:
+        return self.root / "scratch"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    def policy(self) -> Policy:
+        return load_policy(self.policy_path)
+
+    def store(self) -> Store:
+        return open_store(self.settings.store_url.replace("{workspace}", str(self.root.resolve())))
+
+    @contextmanager
+    def lock(self, what: str):
+        """Exclusive lock for commands that write (import, run): one writer at a time."""
+        path = self.root / ".lock"
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise ConcurrencyError(f"{self.root}: another tierwise command is writing to this workspace",
+                                   hint=f"wait for it to finish, then run {what} again") from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()} {what}\n")
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+
+
+def init_workspace(path: str | Path, preset: str, *, force: bool = False) -> Workspace:
+    """Create a workspace folder from a preset."""
+    root = Path(path)
+    policy_text = render_preset(preset)  # validates the preset name first
+    if root.exists() and any(root.iterdir()) and not force:
+        if (root / SETTINGS_FILE).exists():
+            raise WorkspaceError(f"{root}: already a tierwise workspace",
+                                 hint="use it as it is, or choose another folder")
+        raise WorkspaceError(f"{root}: folder is not empty", hint="choose a new or empty folder")
+    root.mkdir(parents=True, exist_ok=True)
+    for area in AREAS:
+        (root / area).mkdir(exist_ok=True)
+    settings = Settings()
+    (root / SETTINGS_FILE).write_text(
+        "# tierwise workspace settings (deployment). Business rules live in policy.yaml.\n"
+        + yaml.safe_dump(settings.model_dump(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (root / POLICY_FILE).write_text(policy_text, encoding="utf-8")
+    ws = Workspace(root, settings)
+    store = ws.store()
+    store.audit("system", "workspace.init", str(root), {"preset": preset})
+    return ws
+
+
+def open_workspace(path: str | Path) -> Workspace:
+    """Open an existing workspace; a clear error if the folder is not one."""
+    root = Path(path)
+    settings_path = root / SETTINGS_FILE
+    if not settings_path.exists():
+        if not root.exists():
+            raise WorkspaceError(f"{root}: no such folder", hint=f"create it with: tierwise init {root} --preset bank")
+        raise WorkspaceError(f"{root}: not a tierwise workspace (no {SETTINGS_FILE})",
+                             hint=f"create one with: tierwise init {root} --preset bank")
+    try:
+        raw = yaml.safe_load(settings_path.read_text(encoding="utf-8")) or {}
+        settings = Settings.model_validate(raw)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise UserInputError(f"{settings_path}: invalid settings: {exc}") from None
+    for area in AREAS:
+        (root / area).mkdir(exist_ok=True)
+    return Workspace(root, settings)

@@ -1,0 +1,194 @@
+"""``tierwise`` command line (Typer + Rich).
+
+Each command parses its arguments, calls one application function and renders the
+result. User mistakes (:class:`~tierwise.errors.TierwiseError`) print a message and a
+hint, never a traceback, and exit non-zero:
+
+====  ==========================================================
+code  meaning
+====  ==========================================================
+0     success
+1     internal error (a bug: please report it with the traceback)
+2     invalid input: arguments, files, policy, workspace
+3     an import was refused (too many rejected rows); nothing changed
+4     a model did not converge
+5     the workspace is busy (another command is writing)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from tierwise.errors import ImportRejectedError, TierwiseError
+from tierwise.i18n import t
+
+app = typer.Typer(help="tierwise — customer classification, tiering and upgrade (客户分类、分层分级与升级)",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def _locale(ws_path: Path | None = None) -> str | None:
+    from tierwise.i18n import default_locale
+    import os
+
+    if os.environ.get("TIERWISE_LANG"):
+        return default_locale()
+    if ws_path is not None:
+        try:
+            from tierwise.app.workspace import open_workspace
+            return open_workspace(ws_path).policy().locale
+        except TierwiseError:
+            return None
+    return None
+
+
+def render_reconciliation(rec: dict, locale: str | None) -> None:
+    tbl = RichTable(title=f"{t('reconciliation', locale)} · {rec['table']} · {rec['import_id']}", show_header=True)
+    tbl.add_column(t("reason", locale))
+    tbl.add_column(t("count", locale), justify="right")
+    tbl.add_row(t("rows_read", locale), f"{rec['rows_read']:,}")
+    tbl.add_row(t("accepted", locale), f"{rec['accepted']:,}", style="green")
+    tbl.add_row(t("rejected", locale), f"{rec['rejected']:,}", style="red" if rec["rejected"] else None)
+    for reason, n in rec["rejected_by_reason"].items():
+        tbl.add_row(f"  {t('reason.' + reason, locale)} ({reason})", f"{n:,}")
+    tbl.add_row(t("reject_rate", locale), f"{rec['reject_rate']:.2%}")
+    out.print(tbl)
+    if rec.get("quarantine"):
+        out.print(t("quarantine_at", locale, path=rec["quarantine"]))
+
+
+@app.command("init")
+def init_cmd(
+    directory: Annotated[Path, typer.Argument(help="folder to create the workspace in")],
+    preset: Annotated[str, typer.Option(help="bank, retail, realestate, b2b or distributor")] = "bank",
+    force: Annotated[bool, typer.Option(help="create even if the folder is not empty")] = False,
+) -> None:
+    """Create a workspace folder from a preset (policy, data area, snapshots, store, quarantine)."""
+    from tierwise.app.workspace import init_workspace
+
+    ws = init_workspace(directory, preset, force=force)
+    loc = ws.policy().locale
+    out.print(t("workspace_created", loc, path=str(directory), preset=preset))
+    out.print(t("next_import", loc, path=str(directory)))
+
+
+@app.command("import")
+def import_cmd(
+    directory: Annotated[Path, typer.Argument(help="workspace folder")],
+    table: Annotated[str, typer.Argument(help="customers, transactions, balances, holdings, interactions or leads")],
+    source: Annotated[str, typer.Argument(help="a CSV, .xlsx or Parquet file, or a database URL")],
+    mode: Annotated[Optional[str], typer.Option(help="append or replace (default depends on the table)")] = None,
+    sheet: Annotated[Optional[str], typer.Option(help="sheet name or 0-based index of an .xlsx")] = None,
+    source_table: Annotated[Optional[str], typer.Option(help="table to read from a database URL")] = None,
+    query: Annotated[Optional[str], typer.Option(help="SQL query to read from a database URL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the reconciliation as JSON")] = False,
+    today: Annotated[Optional[str], typer.Option(hidden=True, help="reference date for future-date checks")] = None,
+) -> None:
+    """Import a file or database table into a canonical table; prints the reconciliation."""
+    from tierwise.app.importing import import_table
+    from tierwise.app.workspace import open_workspace
+
+    ws = open_workspace(directory)
+    loc = _locale(directory)
+    ref = date.fromisoformat(today) if today else None
+    try:
+        if as_json:
+            rec = import_table(ws, table, source, mode=mode, sheet=sheet, source_table=source_table,
+                               query=query, today=ref)
+        else:
+            with out.status(f"import {table} ← {source}") as status:
+                rec = import_table(ws, table, source, mode=mode, sheet=sheet, source_table=source_table,
+                                   query=query, today=ref, progress=lambda s: status.update(f"import {table}: {s}"))
+    except ImportRejectedError as exc:
+        if exc.reconciliation:
+            if as_json:
+                print(json.dumps(exc.reconciliation, ensure_ascii=False, indent=2, default=str))
+            else:
+                render_reconciliation(exc.reconciliation, loc)
+        raise
+    if as_json:
+        print(json.dumps(rec, ensure_ascii=False, indent=2, default=str))
+        return
+    render_reconciliation(rec, loc)
+    out.print(t("import_committed", loc, id=rec["import_id"], accepted=rec["accepted"], table=table))
+
+
+@app.command("status")
+def status_cmd(
+    directory: Annotated[Path, typer.Argument(help="workspace folder")],
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Show the workspace: its tables, the imports that form them, and the policy."""
+    from tierwise.app.status import workspace_status
+
+    info = workspace_status(directory)
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=2, default=str))
+        return
+    loc = info["locale"]
+    tbl = RichTable(title=t("status_title", loc, path=str(directory)))
+    tbl.add_column(t("table", loc))
+    tbl.add_column(t("rows", loc), justify="right")
+    tbl.add_column(t("batches", loc))
+    for name, tinfo in info["tables"].items():
+        tbl.add_row(name, f"{tinfo['rows']:,}", ", ".join(tinfo["imports"]) or "—")
+    out.print(tbl)
+
+
+@app.command("demo")
+def demo_cmd(
+    directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path("tierwise-demo"),
+    preset: Annotated[str, typer.Option(help="bank, retail, realestate, b2b or distributor")] = "bank",
+    customers: Annotated[int, typer.Option(help="number of customers to generate")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+) -> None:
+    """Create a workspace, generate sample data (the messy Chinese export for the bank), import it."""
+    from tierwise.app.demo import run_demo
+
+    def show(rec: dict) -> None:
+        if not as_json:
+            render_reconciliation(rec, None if preset != "b2b" else "en")
+
+    summary = run_demo(directory, preset=preset, n_customers=customers, seed=seed, on_import=show)
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        out.print(t("demo_done", None, path=str(directory)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: runs the app and turns user errors into messages and exit codes."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except TierwiseError as exc:
+        err.print(f"[bold red]{t('error')}:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+        if exc.hint:
+            err.print(f"[yellow]{t('hint')}:[/] {exc.hint}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err.print("aborted")
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 2
+        raise
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Configuration: the policy schema, workspace settings and presets (a leaf layer)."""

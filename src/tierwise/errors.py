@@ -1,0 +1,103 @@
+"""The one error hierarchy of tierwise.
+
+Every error a user can cause is a :class:`TierwiseError`. Its message says what is
+wrong, where (file, row, column, or policy path) and how to fix it. Shells (CLI, API,
+web) map these classes to exit codes and HTTP status in one place each; they never
+show a traceback for a ``TierwiseError``.
+
+Input errors also subclass :class:`ValueError`, as ibis and scikit-learn do, so callers
+that already catch ``ValueError`` keep working.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class TierwiseError(Exception):
+    """Base class of every error tierwise raises on purpose."""
+
+    #: process exit code used by the CLI for this kind of error
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class UserInputError(TierwiseError, ValueError):
+    """Something the user gave us (a file, an argument, a setting) is wrong."""
+
+    exit_code = 2
+
+
+class PolicyError(UserInputError):
+    """The policy file is invalid; the message lists each problem with its path."""
+
+
+class WorkspaceError(UserInputError):
+    """A workspace folder is missing, incomplete, or not a tierwise workspace."""
+
+
+class ImportRejectedError(UserInputError):
+    """An import was refused as a whole (for example too many rejected rows).
+
+    ``reconciliation`` carries the counts so a shell can still print them.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, reconciliation: dict | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.reconciliation = reconciliation
+
+
+class SourceReadError(UserInputError):
+    """A source file or table cannot be read at all (not found, wrong format, bad encoding)."""
+
+
+class ColumnMappingError(UserInputError):
+    """Source columns cannot be mapped onto a canonical table (missing required columns)."""
+
+
+class ConvergenceError(TierwiseError, RuntimeError):
+    """A model fit did not converge; the message names what to try."""
+
+    exit_code = 4
+
+
+class NotFittedError(TierwiseError, AttributeError):
+    """A model was used before ``fit`` (scikit-learn's contract)."""
+
+
+class ConcurrencyError(TierwiseError):
+    """Another process holds the workspace lock."""
+
+    exit_code = 5
+
+
+class TierwiseWarning(UserWarning):
+    """Base class of every warning tierwise emits (warnings are classes, never prints)."""
+
+
+class DataQualityWarning(TierwiseWarning):
+    """Data were accepted but look suspicious (for example many returns)."""
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
+    """Return a ``did you mean 'x'?`` hint for ``value`` among ``choices``, or None.
+
+    >>> did_you_mean("bnak", ["bank", "retail"])
+    "did you mean 'bank'?"
+    >>> did_you_mean("zzz", ["bank"]) is None
+    True
+    """
+    matches = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None

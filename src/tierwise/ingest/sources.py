@@ -1,0 +1,357 @@
+"""Read a source (CSV, .xlsx, Parquet, a database table) into an all-text staging table.
+
+Every reader produces the same thing: a table ``name`` in the given DuckDB connection
+with one VARCHAR column per source header, in source order, plus ``_rec`` (the
+record's position, 0-based); a list of rows that could not even be split into fields
+(:class:`StructuralReject`, with their original text); and a way to turn record
+positions into the row numbers a person sees in their editor or in Excel.
+
+Reading everything as text first means no value is ever lost or silently coerced by
+a reader's type guessing: parsing happens afterwards, in one place, with located errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from tierwise.errors import SourceReadError, UserInputError
+from tierwise.ingest.encoding import detect_delimiter, detect_encoding, transcode_to_utf8
+
+HEADER_SCAN_ROWS = 20
+
+
+@dataclass
+class StructuralReject:
+    """A source row that could not be split into the header's fields."""
+
+    row: int
+    reason: str
+    message: str
+    raw: str
+
+
+@dataclass
+class Source:
+    """A source read into the staging table ``table`` (see module docstring)."""
+
+    path: str
+    kind: str
+    table: str
+    headers: list[str]
+    records: int
+    structural: list[StructuralReject] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    row_numbers: Callable[[np.ndarray], np.ndarray] = lambda recs: recs + 2
+
+    @property
+    def rows_read(self) -> int:
+        return self.records + len(self.structural)
+
+
+def normalise_header(h: object) -> str:
+    """Compare headers loosely: case, spaces, underscores, hyphens and bracket styles do not matter.
+
+    >>> normalise_header(" Customer_ID ") == normalise_header("customer id")
+    True
+    >>> normalise_header("金额（元）") == normalise_header("金额(元)")
+    True
+    """
+    s = str(h).strip().lower().translate(str.maketrans("（）【】", "()[]"))
+    return re.sub(r"[\s_\-]+", "", s)
+
+
+def pick_header_row(rows: list[list[object]], known: set[str]) -> int:
+    """Index of the row (among the first few) that looks most like the header.
+
+    A title line such as ``XX银行客户资产明细 2024年`` above the header is skipped because
+    it matches fewer known headers than the header row itself.
+
+    >>> pick_header_row([["XX银行客户资产明细"], ["客户号", "金额"], ["001", "5"]], {"客户号", "金额"})
+    1
+    """
+    best, best_hits = 0, 0
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        hits = sum(1 for v in row if v is not None and normalise_header(v) in known)
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def read_source(con, location: str, table: str, *, scratch: Path, known_headers: Iterable[str],
+                sheet: str | int | None = None, source_table: str | None = None,
+                query: str | None = None) -> Source:
+    """Read ``location`` (a file path or a database URL) into staging table ``table``."""
+    known = {normalise_header(h) for h in known_headers}
+    if "://" in location:
+        return _read_database(con, location, table, source_table=source_table, query=query)
+    path = Path(location)
+    if not path.exists():
+        raise SourceReadError(f"{path}: file not found")
+    if path.is_dir():
+        raise SourceReadError(f"{path}: is a folder; give a file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return _read_excel(con, path, table, known, sheet)
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(con, path, table)
+    return _read_delimited(con, path, table, known, scratch)
+
+
+# --------------------------------------------------------------------------- CSV / text
+def _read_delimited(con, path: Path, table: str, known: set[str], scratch: Path) -> Source:
+    encoding = detect_encoding(path)
+    text_path = path
+    if encoding == "gb18030":
+        scratch.mkdir(parents=True, exist_ok=True)
+        text_path = scratch / f"_{table}.utf8.csv"
+        transcode_to_utf8(path, text_path, encoding)
+    with open(text_path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        sample = fh.read(256 * 1024)
+    delim = detect_delimiter(sample)
+    head_rows = list(csv.reader(io.StringIO(sample), delimiter=delim))[:HEADER_SCAN_ROWS]
+    if not head_rows:
+        raise SourceReadError(f"{path}: the file is empty", hint="export the table with its header row")
+    header_idx = pick_header_row(head_rows, known)
+    header_line = _physical_line_of_record(sample, delim, header_idx)
+    rejects = f"_rej_{table}"
+    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
+    quote = '"'
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table} AS
+                SELECT * FROM read_csv(?, all_varchar=true, header=true, delim=?, quote=?, escape=?,
+                                       skip=?, store_rejects=true, rejects_table='{rejects}',
+                                       rejects_scan='{rejects}_scan', strict_mode=true,
+                                       null_padding=false, auto_detect=true, normalize_names=false,
+                                       max_line_size=4194304)""",
+            [str(text_path), delim, quote, quote, header_line - 1],
+        )
+    except Exception as exc:  # the engine's message is specific; keep it, add the file
+        raise SourceReadError(f"{path}: cannot read as CSV: {_first_line(exc)}",
+                              hint="check that the file is a delimited text export with a header row") from None
+    headers = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    _add_record_index(con, table)
+    rows = con.execute(f"SELECT line, error_type, error_message, csv_line FROM {rejects} ORDER BY line").fetchall()
+    structural, seen = [], set()
+    for line, et, msg, raw in rows:  # the engine logs one entry per missing column: keep one per line
+        if line not in seen:
+            seen.add(line)
+            structural.append(StructuralReject(int(line), _structural_reason(str(et)), f"{et}: {msg}", raw or ""))
+    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
+    records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    skip_lines = np.array(sorted(r.row for r in structural), dtype=np.int64)
+    mapper = _LineMapper(text_path, header_line, skip_lines)
+    return Source(str(path), "csv", table, headers, records, structural,
+                  {"encoding": encoding, "delimiter": delim, "header_row": header_line},
+                  mapper)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _structural_reason(error_type: str) -> str:
+    return {"MISSING COLUMNS": "too_few_fields", "TOO MANY COLUMNS": "too_many_fields",
+            "INVALID ENCODING": "invalid_encoding", "UNQUOTED VALUE": "bad_quoting",
+            "LINE SIZE OVER MAXIMUM": "line_too_long"}.get(error_type, "malformed_row")
+
+
+def _physical_line_of_record(sample: str, delim: str, record_idx: int) -> int:
+    """1-based physical line where record ``record_idx`` of ``sample`` starts."""
+    if record_idx == 0:
+        return 1 + _leading_blank_lines(sample)
+    reader = csv.reader(io.StringIO(sample), delimiter=delim)
+    for i, _ in enumerate(reader):
+        if i == record_idx - 1:
+            return reader.line_num + 1
+    return record_idx + 1
+
+
+def _leading_blank_lines(sample: str) -> int:
+    n = 0
+    for ln in sample.splitlines():
+        if ln.strip():
+            break
+        n += 1
+    return n
+
+
+def _add_record_index(con, table: str) -> None:
+    # rowid follows insertion order, which the CSV scan preserves (preserve_insertion_order)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT rowid AS _rec, * FROM {table}")
+
+
+class _LineMapper:
+    """Turns record positions into physical line numbers.
+
+    Records follow the header line; structural rejects and blank lines are not
+    records. Blank lines are only looked for when a row number is first needed, so a
+    clean import pays nothing. A quoted field spanning several lines shifts the numbers
+    of the rows after it by the extra lines (documented limitation).
+    """
+
+    def __init__(self, path: Path, header_line: int, excluded: np.ndarray):
+        self.path, self.header_line, self.excluded = path, header_line, excluded
+        self._ready = False
+
+    def _prepare(self) -> None:
+        blanks = _blank_lines(self.path)
+        blanks = blanks[blanks > self.header_line]
+        self.excluded = np.unique(np.concatenate([self.excluded, blanks]))
+        self._ready = True
+
+    def __call__(self, recs: np.ndarray) -> np.ndarray:
+        if not self._ready:
+            self._prepare()
+        recs = np.asarray(recs, dtype=np.int64)
+        lines = self.header_line + recs + 1
+        for _ in range(len(self.excluded) + 1):
+            new = self.header_line + recs + 1 + np.searchsorted(self.excluded, lines, side="right")
+            # a candidate line that is itself excluded moves on to the next one
+            if np.array_equal(new, lines):
+                break
+            lines = new
+        return lines
+
+
+def _blank_lines(path: Path, chunk: int = 64 << 20) -> np.ndarray:
+    """1-based numbers of empty lines (only a line break, or CR LF), scanned in chunks."""
+    found, line_base, prev_tail = [], 0, b"\n"
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            arr = np.frombuffer(block, dtype=np.uint8)
+            nl = np.flatnonzero(arr == 10)
+            if len(nl):
+                starts = np.concatenate([[-1], nl[:-1]]) + 1  # start of each completed line in block
+                lengths = nl - starts
+                is_cr = np.zeros(len(nl), dtype=bool)
+                one = lengths == 1
+                is_cr[one] = arr[starts[one]] == 13
+                blank = (lengths == 0) | is_cr
+                if lengths[0] == 0 and prev_tail != b"\n":
+                    blank[0] = False  # the line began in the previous block
+                found.append(line_base + np.flatnonzero(blank) + 1)
+                line_base += len(nl)
+            prev_tail = block[-1:]
+    return np.concatenate(found) if found else np.array([], dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- Excel
+def _read_excel(con, path: Path, table: str, known: set[str], sheet: str | int | None) -> Source:
+    import fastexcel  # imported here: only needed for Excel sources
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+    except Exception as exc:
+        raise SourceReadError(f"{path}: cannot open as an Excel workbook: {_first_line(exc)}",
+                              hint="save it as .xlsx, or export CSV") from None
+    names = reader.sheet_names
+    if sheet is None:
+        sheet_ref: str | int = 0
+    elif isinstance(sheet, str) and sheet.isdigit():
+        sheet_ref = int(sheet)
+    else:
+        sheet_ref = sheet
+    if isinstance(sheet_ref, str) and sheet_ref not in names:
+        from tierwise.errors import did_you_mean
+        raise UserInputError(f"{path}: no sheet named '{sheet_ref}'",
+                             hint=did_you_mean(sheet_ref, names) or f"sheets: {', '.join(names)}")
+    if isinstance(sheet_ref, int) and not 0 <= sheet_ref < len(names):
+        raise UserInputError(f"{path}: sheet {sheet_ref} does not exist (it has {len(names)} sheets)")
+    try:
+        probe = reader.load_sheet(sheet_ref, header_row=None, n_rows=HEADER_SCAN_ROWS, dtypes="string").to_arrow()
+        rows = [list(r.values()) for r in probe.to_pylist()]
+        header_idx = pick_header_row(rows, known)
+        batch = reader.load_sheet(sheet_ref, header_row=header_idx, dtypes="string").to_arrow()
+    except Exception as exc:
+        raise SourceReadError(f"{path}: cannot read sheet {sheet_ref!r}: {_first_line(exc)}") from None
+    tbl = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    headers = [str(c) for c in tbl.column_names]
+    # Excel rows are 1-based and the header is at header_idx + 1
+    first_data_row = header_idx + 2
+    return _register_text_table(con, tbl, table, str(path), "xlsx", headers,
+                                {"sheet": names[sheet_ref] if isinstance(sheet_ref, int) else sheet_ref,
+                                 "header_row": header_idx + 1},
+                                offset=first_data_row, drop_empty=True)
+
+
+def _register_text_table(con, tbl: pa.Table, table: str, path: str, kind: str, headers: list[str],
+                         details: dict, *, offset: int, drop_empty: bool) -> Source:
+    cols = [pa.array(np.arange(tbl.num_rows, dtype=np.int64))]
+    for col in tbl.columns:
+        cols.append(col.cast(pa.string()) if col.type != pa.string() else col)
+    names = ["_rec", *headers]
+    if len(set(names)) != len(names):
+        seen: dict[str, int] = {}
+        dedup = []
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+            dedup.append(n if seen[n] == 1 else f"{n}_{seen[n] - 1}")
+        names = dedup
+        headers = names[1:]
+    staged = pa.table(cols, names=names)
+    con.register(f"_arrow_{table}", staged)
+    quoted = [f'"{h}"' for h in headers]
+    where = f"WHERE coalesce({', '.join(quoted)}) IS NOT NULL" if (drop_empty and headers) else ""
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _arrow_{table} {where}")
+    con.unregister(f"_arrow_{table}")
+    records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Source(path, kind, table, headers, records, [], details, lambda recs: np.asarray(recs) + offset)
+
+
+# --------------------------------------------------------------------------- Parquet / database
+def _read_parquet(con, path: Path, table: str) -> Source:
+    import pyarrow.parquet as pq
+
+    try:
+        tbl = pq.read_table(path)
+    except Exception as exc:
+        raise SourceReadError(f"{path}: cannot read as Parquet: {_first_line(exc)}") from None
+    tbl = pa.table([_as_text(c) for c in tbl.columns], names=tbl.column_names)
+    return _register_text_table(con, tbl, table, str(path), "parquet", list(tbl.column_names), {},
+                                offset=1, drop_empty=False)
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return col.cast(pa.string())
+    if pa.types.is_dictionary(col.type):
+        return col.cast(col.type.value_type).cast(pa.string())
+    return col.cast(pa.string())
+
+
+def _read_database(con, url: str, table: str, *, source_table: str | None, query: str | None) -> Source:
+    import sqlalchemy as sa
+
+    if not (source_table or query):
+        raise UserInputError(f"{_redact(url)}: name the table to read (--source-table NAME) or give --query")
+    if source_table and not re.fullmatch(r"[A-Za-z_][\w.]*", source_table):
+        raise UserInputError(f"--source-table {source_table!r}: not a plain table name")
+    sql = query or f"SELECT * FROM {source_table}"
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            result = conn.execute(sa.text(sql))
+            headers = [str(k) for k in result.keys()]
+            rows = result.fetchall()
+        engine.dispose()
+    except Exception as exc:
+        raise SourceReadError(f"{_redact(url)}: cannot read {source_table or 'the query'}: {_first_line(exc)}") from None
+    arrays = [pa.array([None if r[i] is None else str(r[i]) for r in rows], type=pa.string())
+              for i in range(len(headers))]
+    tbl = pa.table(arrays, names=headers) if headers else pa.table({})
+    return _register_text_table(con, tbl, table, _redact(url), "database", headers,
+                                {"table": source_table, "query": query}, offset=1, drop_empty=False)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before it is printed or stored."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -1,0 +1,111 @@
+"""Parse text values as real exports write them, as SQL expressions over a text column.
+
+Each parser returns an SQL expression for the parsed value; a value that is present
+but does not parse yields NULL there, which validation turns into a located rejection.
+
+Accepted forms
+--------------
+dates        ``2024-01-05``, ``2024/1/5``, ``20240105``, ``2024年1月5日``, ``2024.1.5``, with an
+             optional time ``13:04[:05]``, and Excel serial day numbers (``45296``)
+money        ``1234.5``, ``1,234.50``, ``¥1,234.50``, ``￥1234``, ``1234元``, ``(1,234.50)`` and
+             ``-1234`` (negative), full-width digits ``１２３４``; rounded to cents
+integers     ``12``, ``1,200``, ``12.0``
+numbers      as integers, plus decimals and percentages (``4.5%`` → 0.045)
+booleans     ``true/false``, ``yes/no``, ``y/n``, ``1/0``, ``是/否``, ``有/无``
+ids, text    kept as text exactly (leading zeros stay); surrounding spaces trimmed
+"""
+
+from __future__ import annotations
+
+FULL_WIDTH = "０１２３４５６７８９．，－＋（）／：％　"
+HALF_WIDTH = "0123456789.,-+()/:% "
+
+DATE_FORMATS = [
+    "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f",
+]
+
+#: what a person is told each kind expects, in both languages
+EXPECTED = {
+    "date": ("a date such as 2024-01-05, 2024/1/5, 20240105, 2024年1月5日 or an Excel date",
+             "日期，如 2024-01-05、2024/1/5、20240105、2024年1月5日 或 Excel 日期"),
+    "timestamp": ("a date or date-time such as 2024-01-05 13:04:05",
+                  "日期或时间，如 2024-01-05 13:04:05"),
+    "money": ("an amount such as 1234.50, 1,234.50, ¥1,234.50 or (1,234.50)",
+              "金额，如 1234.50、1,234.50、¥1,234.50 或 (1,234.50)"),
+    "integer": ("a whole number such as 12", "整数，如 12"),
+    "number": ("a number such as 3.5 or 4.5%", "数字，如 3.5 或 4.5%"),
+    "boolean": ("yes/no, true/false, 1/0 or 是/否", "是/否、true/false 或 1/0"),
+}
+
+
+def clean(col_sql: str) -> str:
+    """Trimmed text with full-width digits and punctuation made half-width; empty → NULL."""
+    return f"nullif(trim(translate({col_sql}, '{FULL_WIDTH}', '{HALF_WIDTH}')), '')"
+
+
+def text(raw: str) -> str:
+    """Ids and free text: trimmed only (no translation, so names keep their own characters)."""
+    return f"nullif(trim({raw}), '')"
+
+
+def _strip_number(v: str) -> str:
+    # currency marks, thousands separators and spaces go; a trailing minus becomes a leading one
+    s = f"regexp_replace({v}, '[¥￥$€£,\\s]|元|RMB|CNY|USD', '', 'g')"
+    return s
+
+
+def money(v: str) -> str:
+    """Exact DECIMAL(18,2) from a cleaned text expression ``v``."""
+    s = _strip_number(v)
+    neg_paren = f"regexp_matches({s}, '^\\(.*\\)$')"
+    inner = f"CASE WHEN {neg_paren} THEN '-' || trim({s}, '()') ELSE {s} END"
+    trailing = f"CASE WHEN regexp_matches({inner}, '^[0-9.]+-$') THEN '-' || rtrim({inner}, '-') ELSE {inner} END"
+    checked = f"CASE WHEN regexp_matches({trailing}, '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$') THEN {trailing} END"
+    return f"try_cast(try_cast({checked} AS DECIMAL(38,6)) AS DECIMAL(18,2))"
+
+
+def integer(v: str) -> str:
+    s = _strip_number(v)
+    checked = f"CASE WHEN regexp_matches({s}, '^[-+]?[0-9]+(\\.0*)?$') THEN regexp_replace({s}, '\\.0*$', '') END"
+    return f"try_cast({checked} AS BIGINT)"
+
+
+def number(v: str) -> str:
+    s = _strip_number(v)
+    pct = f"regexp_matches({s}, '%$')"
+    body = f"rtrim({s}, '%')"
+    checked = f"CASE WHEN regexp_matches({body}, '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$') THEN {body} END"
+    return f"(try_cast({checked} AS DOUBLE) / CASE WHEN {pct} THEN 100.0 ELSE 1.0 END)"
+
+
+def boolean(v: str) -> str:
+    return (f"CASE lower({v}) WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'y' THEN true WHEN '1' THEN true "
+            f"WHEN '是' THEN true WHEN '有' THEN true WHEN 'false' THEN false WHEN 'no' THEN false "
+            f"WHEN 'n' THEN false WHEN '0' THEN false WHEN '否' THEN false WHEN '无' THEN false END")
+
+
+def timestamp(v: str) -> str:
+    """TIMESTAMP from the date formats above, or an Excel serial day number (1900 system)."""
+    fmts = ", ".join(f"'{f}'" for f in DATE_FORMATS)
+    serial = (f"CASE WHEN regexp_matches({v}, '^[0-9]{{1,5}}(\\.[0-9]+)?$') AND try_cast({v} AS DOUBLE) >= 1 "
+              f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(try_cast({v} AS DOUBLE) * 86400000000) AS BIGINT)) END")
+    return f"coalesce(try_strptime({v}, [{fmts}]), {serial})"
+
+
+def date(v: str) -> str:
+    return f"CAST({timestamp(v)} AS DATE)"
+
+
+PARSERS = {"money": money, "integer": integer, "number": number, "boolean": boolean,
+           "timestamp": timestamp, "date": date}
+
+
+def parse(kind: str, raw_col: str) -> tuple[str, str]:
+    """(cleaned text expression, parsed value expression) for a source column of ``kind``."""
+    if kind in ("id", "text", "category"):
+        cleaned = text(raw_col)
+        return cleaned, cleaned
+    cleaned = clean(raw_col)
+    return cleaned, PARSERS[kind](cleaned)

@@ -1,0 +1,131 @@
+"""Schema and access of the operational store.
+
+The audit log is append-only: rows are only ever inserted; each row carries the hash
+of the previous row, so any later edit or deletion breaks the chain (``verify_audit``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("import_id", sa.String(32), primary_key=True),
+    sa.Column("table_name", sa.String(32), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_sha256", sa.String(64)),
+    sa.Column("rows_read", sa.BigInteger, nullable=False),
+    sa.Column("accepted", sa.BigInteger, nullable=False),
+    sa.Column("rejected", sa.BigInteger, nullable=False),
+    sa.Column("reconciliation", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(256)),
+    sa.Column("detail", sa.Text),
+    sa.Column("origin", sa.String(128)),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+
+def _row_hash(prev: str, at: str, actor: str, action: str, target: str | None, detail: str | None,
+              origin: str | None) -> str:
+    payload = json.dumps([prev, at, actor, action, target, detail, origin], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """Access to the operational database (one per workspace)."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    # ------------------------------------------------------------------ imports
+    def record_import(self, rec: dict) -> None:
+        row = {
+            "import_id": rec["import_id"], "table_name": rec["table"], "mode": rec["mode"],
+            "status": rec["status"], "source": rec["source"]["path"], "source_sha256": rec["source"].get("sha256"),
+            "rows_read": rec["rows_read"], "accepted": rec["accepted"], "rejected": rec["rejected"],
+            "reconciliation": json.dumps(rec, ensure_ascii=False, default=str),
+            "created_at": datetime.fromisoformat(rec["finished_at"]),
+        }
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(imports.c.import_id).where(imports.c.import_id == row["import_id"])).first()
+            if not exists:
+                conn.execute(imports.insert().values(**row))
+
+    def import_ids(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(sa.select(imports.c.import_id))}
+
+    def list_imports(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(imports).order_by(imports.c.created_at)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ audit
+    def audit(self, actor: str, action: str, target: str | None = None, detail: dict | str | None = None,
+              origin: str | None = None) -> None:
+        """Append one audit record, chained to the previous one."""
+        at = datetime.now(timezone.utc).isoformat()
+        detail_s = detail if isinstance(detail, str) or detail is None else json.dumps(detail, ensure_ascii=False,
+                                                                                      default=str)
+        origin = origin or f"cli@{socket.gethostname()}"
+        with self.engine.begin() as conn:
+            last = conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
+            prev = last[0] if last else "0" * 64
+            h = _row_hash(prev, at, actor, action, target, detail_s, origin)
+            conn.execute(audit_log.insert().values(at=datetime.fromisoformat(at), actor=actor, action=action,
+                                                   target=target, detail=detail_s, origin=origin,
+                                                   prev_hash=prev, hash=h))
+
+    def audit_entries(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(audit_log).order_by(audit_log.c.seq)).mappings()]
+
+    def verify_audit(self) -> tuple[bool, int | None]:
+        """(True, None) if the chain is intact, else (False, seq of the first broken record)."""
+        prev = "0" * 64
+        for row in self.audit_entries():
+            at = row["at"]
+            at_s = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()
+            expect = _row_hash(prev, at_s, row["actor"], row["action"], row["target"], row["detail"], row["origin"])
+            if row["prev_hash"] != prev or row["hash"] != expect:
+                return False, row["seq"]
+            prev = row["hash"]
+        return True, None
+
+
+def open_store(url: str) -> Store:
+    """Open (and create if needed) the store at a SQLAlchemy URL."""
+    engine = sa.create_engine(url)
+    if url.startswith("sqlite"):
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+    store = Store(engine)
+    store.create_schema()
+    return store
