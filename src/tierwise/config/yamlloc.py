@@ -18,6 +18,8 @@ import yaml
 
 from tierwise.errors import PolicyError
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is present
+
 
 @dataclass
 class MarkedYaml:
@@ -55,8 +57,8 @@ def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
 def load_yaml_with_marks(text: str, source: str) -> MarkedYaml:
     """Parse ``text``; a syntax error becomes a :class:`PolicyError` naming line and column."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) if root is not None else None
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         loc = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
