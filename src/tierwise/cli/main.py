@@ -76,8 +76,8 @@ def init_cmd(
     """Create a workspace folder from a preset (policy, data area, snapshots, store, quarantine)."""
     from tierwise.app.workspace import init_workspace
 
-    ws = init_workspace(directory, preset, force=force)
-    loc = ws.policy().locale
+    init_workspace(directory, preset, force=force)
+    loc = _locale(directory)
     out.print(t("workspace_created", loc, path=str(directory), preset=preset))
     out.print(t("next_import", loc, path=str(directory)))
 
@@ -181,11 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors (unknown command, bad option) carry show() and exit_code
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
-            return 2
+            return exc.exit_code
         raise
     return 0
 

@@ -1,0 +1,56 @@
+"""Workspace creation and opening."""
+
+from __future__ import annotations
+
+import pytest
+
+from tierwise.app.workspace import AREAS, init_workspace, open_workspace
+from tierwise.errors import ConcurrencyError, WorkspaceError
+
+
+@pytest.mark.parametrize("preset", ["bank", "retail", "realestate", "b2b", "distributor"])
+def test_init_creates_a_self_contained_workspace(tmp_path, preset):
+    ws = init_workspace(tmp_path / "w", preset)
+    for area in AREAS:
+        assert (ws.root / area).is_dir()
+    assert (ws.root / "policy.yaml").exists() and (ws.root / "workspace.yaml").exists()
+    assert (ws.root / "store.db").exists()
+    assert ws.policy().preset == preset
+    assert [e["action"] for e in ws.store().audit_entries()] == ["workspace.init"]
+
+
+def test_init_refuses_existing_workspace_and_non_empty_folder(tmp_path):
+    init_workspace(tmp_path / "w", "bank")
+    with pytest.raises(WorkspaceError, match="already a tierwise workspace"):
+        init_workspace(tmp_path / "w", "bank")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("x")
+    with pytest.raises(WorkspaceError, match="not empty"):
+        init_workspace(tmp_path / "other", "bank")
+
+
+def test_open_non_workspace(tmp_path):
+    with pytest.raises(WorkspaceError, match="no such folder"):
+        open_workspace(tmp_path / "missing")
+    with pytest.raises(WorkspaceError, match="not a tierwise workspace"):
+        open_workspace(tmp_path)
+
+
+def test_one_writer_at_a_time(ws):
+    with ws.lock("import"):
+        with pytest.raises(ConcurrencyError, match="another tierwise command"):
+            with ws.lock("run"):
+                pass
+    with ws.lock("run"):  # released
+        pass
+
+
+def test_audit_chain_detects_tampering(ws):
+    store = ws.store()
+    store.audit("alice", "override.request", "C1", {"tier": "金卡"})
+    store.audit("bob", "override.approve", "C1")
+    assert store.verify_audit() == (True, None)
+    import sqlalchemy as sa
+    with store.engine.begin() as c:
+        c.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
+    assert store.verify_audit() == (False, 2)
