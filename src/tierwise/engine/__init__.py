@@ -34,3 +34,33 @@ def connect_duckdb(scratch: Path | None = None, *, threads: int | None = None,
         con.execute("SET temp_directory = ?", [str(scratch / "duckdb-spill")])
     con.execute("SET preserve_insertion_order = true")
     return con
+
+
+def ibis_duckdb(con: duckdb.DuckDBPyConnection):
+    """An Ibis backend over an existing DuckDB connection (shares its settings and temp folder)."""
+    import ibis
+
+    return ibis.duckdb.from_connection(con)
+
+
+def register_canonical(backend, files_by_table: dict[str, list[str]], tables) -> dict:
+    """Ibis tables for the canonical tables: views over their Parquet files, or empty typed tables.
+
+    ``tables`` is :data:`tierwise.canonical.TABLES`; passing it in keeps this module free of
+    domain imports it does not need.
+    """
+    import ibis
+
+    out = {}
+    con = backend.con
+    for name, table in tables.items():
+        files = files_by_table.get(name) or []
+        cols = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
+        if files:
+            sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in table.columns)
+            flist = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {sel} FROM read_parquet([{flist}], union_by_name=true)')
+        else:
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" ({cols})')
+        out[name] = backend.table(name)
+    return out
