@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": LEAVES | {"app"},
     "api": LEAVES | {"app"},
     "web": LEAVES | {"app", "api"},
+    "__main__": {"cli"},
 }
 #: third-party modules only some layers may import
 RESTRICTED = {
