@@ -28,3 +28,26 @@ def workspace_status(path: str | Path) -> dict:
     con.close()
     return {"workspace": str(ws.root), "preset": policy.preset, "locale": policy.locale,
             "data_version": manifest.version, "tables": tables}
+
+
+def latest_data_date(ws) -> "date | None":
+    """The latest transaction, balance or interaction date in the workspace (the natural as-of date)."""
+    from datetime import date, datetime
+
+    area = ws.data
+    manifest = area.manifest()
+    con = connect_duckdb()
+    latest = None
+    for table, col in (("transactions", "txn_time"), ("balances", "balance_date"),
+                       ("interactions", "interaction_time")):
+        files = area.table_files(table, manifest)
+        if not files:
+            continue
+        v = con.execute(f"SELECT max({col}) FROM read_parquet([" + ", ".join(sql_str(f) for f in files) + "])"
+                        ).fetchone()[0]
+        if isinstance(v, datetime):
+            v = v.date()
+        if v is not None and (latest is None or v > latest):
+            latest = v
+    con.close()
+    return latest if isinstance(latest, date) or latest is None else None

@@ -145,6 +145,67 @@ def status_cmd(
     out.print(tbl)
 
 
+@app.command("segments")
+def segments_cmd(
+    directory: Annotated[Path, typer.Argument(help="workspace folder")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="evaluation date YYYY-MM-DD (default: latest data date)")] = None,
+    by: Annotated[Optional[str], typer.Option(help="rfm_segment, abc_class, lifecycle or seg_<name> (default: all)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print summaries as JSON")] = False,
+) -> None:
+    """Classify every customer as of a date and show the segment summaries (nothing is published)."""
+    from tierwise.app.classify import classify_workspace
+    from tierwise.app.status import latest_data_date
+    from tierwise.app.workspace import open_workspace
+    from tierwise.errors import UserInputError, did_you_mean
+
+    ws = open_workspace(directory)
+    loc = _locale(directory)
+    when = _parse_date(as_of, "--as-of") if as_of else latest_data_date(ws)
+    if when is None:
+        raise UserInputError(f"{directory}: no dated data yet; give --as-of", hint=f"tierwise import {directory} transactions FILE")
+    with out.status(f"classify as of {when}") if not as_json else _null():
+        result = classify_workspace(ws, when)
+    cols = list(result.summaries)
+    if by:
+        if by not in cols:
+            raise UserInputError(f"no classification '{by}'", hint=did_you_mean(by, cols) or f"choose from: {', '.join(cols)}")
+        cols = [by]
+    if as_json:
+        print(json.dumps({"as_of": str(when), "customers": result.customers.num_rows,
+                          "summaries": {c: result.summaries[c].to_pylist() for c in cols},
+                          "rfm_edges": result.rfm_edges}, ensure_ascii=False, indent=2, default=str))
+        return
+    for c in cols:
+        labels = result.labels.get(c, {})
+        tbl = RichTable(title=f"{c} · {when} · {result.customers.num_rows:,}")
+        for h, j in (("segment", "left"), ("customers", "right"), ("share", "right"), ("revenue", "right"),
+                     ("revenue_share", "right"), ("aov", "right"), ("median_recency_days", "right")):
+            tbl.add_column(t(h, loc), justify=j)
+        for row in result.summaries[c].to_pylist():
+            name = labels.get(row["segment"], {}).get(loc or "zh-CN", row["segment"])
+            tbl.add_row(f"{name} ({row['segment']})" if name != row["segment"] else str(row["segment"]),
+                        f"{row['customers']:,}", f"{row['share']:.1%}", f"{row['revenue'] or 0:,.2f}",
+                        f"{(row['revenue_share'] or 0):.1%}", "—" if row["aov"] is None else f"{row['aov']:,.2f}",
+                        "—" if row["median_recency_days"] is None else f"{row['median_recency_days']:.0f}")
+        out.print(tbl)
+
+
+def _parse_date(text: str, option: str) -> date:
+    from tierwise.errors import UserInputError
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(f"{option} {text!r}: not a date", hint="use YYYY-MM-DD, e.g. 2024-12-31") from None
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 @app.command("demo")
 def demo_cmd(
     directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path("tierwise-demo"),

@@ -55,6 +55,122 @@ class ImportPolicy(Strict):
         return self
 
 
+class FeaturesPolicy(Strict):
+    """Which feature windows to compute (``features:`` section)."""
+
+    windows_days: list[int] = Field([30, 90, 365], description="trailing windows in days for revenue and purchase days")
+    aum_windows_months: list[int] = Field([1, 3], description="trailing windows in months for average daily balance")
+    contact_kinds: list[str] = Field(["contact", "visit", "call", "meeting", "联系", "拜访", "电话"],
+                                     description="interaction kinds that count as a contact")
+
+    @field_validator("windows_days", "aum_windows_months")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(x <= 0 for x in v) or len(set(v)) != len(v):
+            raise ValueError("windows must be distinct positive numbers")
+        return v
+
+
+class HighRule(Strict):
+    """When an R, F or M score counts as "high" for two-level maps such as cn8."""
+
+    method: Literal["mean", "median", "threshold"] = Field("mean", description="compare with the buyers' mean, median, or a threshold")
+    basis: Literal["score", "value"] = Field("score", description="compare scores (1..n) or the raw values")
+    threshold: float = Field(3.0, description="the threshold when method is threshold (≥ is high)")
+
+
+class RFMPolicy(Strict):
+    """RFM scoring and segment map (``rfm:`` section)."""
+
+    enabled: bool = True
+    bins: int = Field(5, ge=2, le=10, description="number of score levels; n = best")
+    method: Literal["quantile", "thresholds"] = Field("quantile", description="quantile bins or explicit thresholds")
+    recency: str = Field("recency_days", description="feature used for R (fewer days = better)")
+    frequency: str = Field("purchase_days", description="feature used for F")
+    monetary: str = Field("revenue", description="feature used for M (revenue, gross_sales or profit)")
+    thresholds: dict[Literal["R", "F", "M"], list[float]] | None = Field(
+        None, description="n−1 ascending edges per dimension when method is thresholds")
+    map: str = Field("cn8", description="segment map: cn8, en11, rf10, or a .yaml file in the workspace")
+    high: HighRule = Field(default_factory=HighRule, description="rule for high/low in two-level maps")
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> RFMPolicy:
+        if self.method == "thresholds":
+            if not self.thresholds or set(self.thresholds) != {"R", "F", "M"}:
+                raise ValueError("method 'thresholds' needs thresholds for R, F and M")
+            for dim, edges in self.thresholds.items():
+                if len(edges) != self.bins - 1 or edges != sorted(edges):
+                    raise ValueError(f"thresholds → {dim}: give {self.bins - 1} ascending edges")
+        return self
+
+
+class ABCPolicy(Strict):
+    """ABC / Pareto classes (``abc:`` section)."""
+
+    enabled: bool = True
+    value: Literal["revenue", "gross_sales", "profit"] = Field("revenue", description="value to rank by")
+    classes: dict[str, float] = Field({"A": 80.0, "B": 95.0, "C": 100.0},
+                                      description="class → upper bound of the cumulative share in %, in order; "
+                                                  "sub-grades are more classes (A+: 50, A: 70, A-: 80, …)")
+
+    @field_validator("classes")
+    @classmethod
+    def _bounds(cls, v: dict[str, float]) -> dict[str, float]:
+        bounds = list(v.values())
+        if not bounds or bounds != sorted(bounds) or bounds[-1] != 100 or bounds[0] <= 0:
+            raise ValueError("bounds must increase and the last must be 100")
+        return v
+
+
+class LifecyclePolicy(Strict):
+    """Lifecycle stages (``lifecycle:`` section); see tierwise.analytics.lifecycle."""
+
+    enabled: bool = True
+    new_days: int = Field(90, ge=1, description="first purchase at most this many days ago: new")
+    churn_days: int = Field(365, ge=1, description="no purchase for more than this many days: churned")
+    k: float = Field(2.0, gt=0, description="at risk beyond k × the customer's typical gap between purchases")
+    min_at_risk_days: int = Field(60, ge=1, description="never at risk before this many days")
+    at_risk_days: int = Field(180, ge=1, description="at-risk limit for customers with one purchase day")
+    loyal_min_purchase_days: int = Field(4, ge=1, description="purchase days needed to be loyal")
+    loyal_min_tenure_days: int = Field(365, ge=0, description="tenure needed to be loyal")
+
+    @model_validator(mode="after")
+    def _order(self) -> LifecyclePolicy:
+        if self.at_risk_days > self.churn_days:
+            raise ValueError("at_risk_days must be ≤ churn_days")
+        return self
+
+
+class Label(Strict):
+    zh_CN: str = Field(alias="zh-CN")
+    en: str
+
+
+class RuleSegment(Strict):
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="stable id")
+    label: Label
+    when: str = Field(description="condition in the rule language, e.g. aum_avg_3m >= 500000 AND age < 60")
+
+
+class RuleSegmentation(Strict):
+    """A named set of rule segments (``segments:`` list)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="name; becomes the output column seg_<name>")
+    title: Label | None = None
+    mode: Literal["ordered", "tags"] = Field("ordered", description="ordered: first match wins; tags: every match")
+    rules: list[RuleSegment] = Field(min_length=1)
+    default: str = Field("other", description="segment id of customers no rule matches (ordered mode)")
+    default_label: Label = Field(default_factory=lambda: Label.model_validate({"zh-CN": "其他", "en": "Other"}),
+                                 description="label of the default segment")
+
+    @model_validator(mode="after")
+    def _unique(self) -> RuleSegmentation:
+        ids = [r.id for r in self.rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"rule ids must be unique: {ids}")
+        return self
+
+
 #: ``columns: {table: {canonical column: [header, ...]}}``
 ColumnMap = dict[str, dict[str, list[str]]]
 
@@ -71,6 +187,11 @@ class Policy(Strict):
     currency: str = Field("CNY", min_length=3, max_length=3, description="ISO 4217 currency of all amounts")
     import_: ImportPolicy = Field(default_factory=ImportPolicy, alias="import",
                                   description="rules for imports")
+    features: FeaturesPolicy = Field(default_factory=FeaturesPolicy, description="feature windows")
+    rfm: RFMPolicy = Field(default_factory=RFMPolicy, description="RFM scores and segments")
+    abc: ABCPolicy = Field(default_factory=ABCPolicy, description="ABC / Pareto classes")
+    lifecycle: LifecyclePolicy = Field(default_factory=LifecyclePolicy, description="lifecycle stages")
+    segments: list[RuleSegmentation] = Field(default_factory=list, description="rule segmentations")
     columns: ColumnMap = Field(
         default_factory=dict,
         description="per canonical table, the source headers (any of them, case-insensitive) for each column",
@@ -106,6 +227,14 @@ class Policy(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return value
+
+    @field_validator("segments")
+    @classmethod
+    def _unique_segmentations(cls, v: list[RuleSegmentation]) -> list[RuleSegmentation]:
+        names = [x.name for x in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"segmentation names must be unique: {names}")
+        return v
 
     def headers_for(self, table: str) -> dict[str, list[str]]:
         """Source headers for each canonical column of ``table`` (canonical name always matches too)."""

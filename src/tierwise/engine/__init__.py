@@ -33,6 +33,7 @@ def connect_duckdb(scratch: Path | None = None, *, threads: int | None = None,
         scratch.mkdir(parents=True, exist_ok=True)
         con.execute("SET temp_directory = ?", [str(scratch / "duckdb-spill")])
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")  # tierwise draws its own progress
     return con
 
 

@@ -35,6 +35,13 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (en, zh-CN)
     "batches": ("imports", "导入批次"),
     "rows": ("rows", "行数"),
     "status_title": ("Workspace {path}", "工作区 {path}"),
+    "segment": ("segment", "分群"),
+    "customers": ("customers", "客户数"),
+    "share": ("share", "占比"),
+    "revenue": ("revenue", "金额"),
+    "revenue_share": ("share of revenue", "金额占比"),
+    "aov": ("avg. order", "客单价"),
+    "median_recency_days": ("median recency (days)", "最近购买天数中位数"),
 }
 
 #: why an import rejected a row: stable code → (en, zh-CN)

@@ -1,0 +1,106 @@
+"""Every classification the policy switches on, for every customer, as one Ibis expression.
+
+The result has one row per customer: the features, the RFM scores and segment, the ABC
+class, the lifecycle stage and one column ``seg_<name>`` per rule segmentation (ordered:
+one segment id; tags: the matching ids joined with commas, or NULL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from tierwise.analytics.abc import ABCSpec, abc_classes
+from tierwise.analytics.features import FeatureSpec, customer_features
+from tierwise.analytics.lifecycle import LifecycleSpec, last_gap, lifecycle_stage
+from tierwise.analytics.rfm import RFMSpec, rfm_scores
+from tierwise.analytics.rules import compile_rule
+from tierwise.analytics.segment_map import SegmentMap, assign_segments, high_flags, load_segment_map
+from tierwise.config.policy import Policy, RuleSegmentation
+
+
+@dataclass
+class Classification:
+    """The per-customer expression, the RFM bin edges and the segment map in use."""
+
+    customers: ir.Table
+    rfm_edges: dict
+    segment_map: SegmentMap | None
+
+
+def features_for(tables: dict[str, ir.Table], as_of: date, policy: Policy) -> ir.Table:
+    """The feature expression the policy asks for (materialise it before :func:`classify_customers`)."""
+    fp = policy.features
+    return customer_features(tables, as_of, FeatureSpec(tuple(fp.windows_days), tuple(fp.aum_windows_months),
+                                                         tuple(fp.contact_kinds)))
+
+
+def classify_customers(feats: ir.Table, tables: dict[str, ir.Table], as_of: date, policy: Policy,
+                       base: Path | None = None) -> Classification:
+    """Build the classification expression for ``as_of`` on computed features ``feats``.
+
+    ``feats`` is used by several branches (RFM, ABC, lifecycle, rules): pass a
+    materialised table, not the feature expression, so it is computed once.
+    """
+    out = feats
+    edges: dict = {}
+    smap = None
+    if policy.rfm.enabled:
+        r = policy.rfm
+        spec = RFMSpec(bins=r.bins, method=r.method, recency=r.recency, frequency=r.frequency, monetary=r.monetary,
+                       thresholds={k: tuple(v) for k, v in (r.thresholds or {}).items()} or None)
+        scores, edges = rfm_scores(feats, spec)
+        smap = load_segment_map(r.map, base)
+        if smap.high_low:
+            scores = high_flags(scores, method=r.high.method, basis=r.high.basis, threshold=r.high.threshold)
+        seg = assign_segments(scores, smap).select("customer_id", "r_score", "f_score", "m_score",
+                                                   rfm_segment="segment")
+        out = out.left_join(seg, "customer_id").drop("customer_id_right")
+    if policy.abc.enabled:
+        a = abc_classes(feats, ABCSpec(value=policy.abc.value, classes=tuple(policy.abc.classes.items())))
+        out = out.left_join(a.select("customer_id", "abc_class"), "customer_id").drop("customer_id_right")
+    if policy.lifecycle.enabled:
+        lp = policy.lifecycle
+        spec = LifecycleSpec(lp.new_days, lp.churn_days, lp.k, lp.min_at_risk_days, lp.at_risk_days,
+                             lp.loyal_min_purchase_days, lp.loyal_min_tenure_days)
+        stage = lifecycle_stage(feats, last_gap(tables["transactions"], as_of), spec)
+        out = out.left_join(stage, "customer_id").drop("customer_id_right")
+    for segmentation in policy.segments:
+        out = out.mutate(**{f"seg_{segmentation.name}": rule_segments(out, segmentation)})
+    return Classification(out, edges, smap)
+
+
+def rule_segments(t: ir.Table, s: RuleSegmentation) -> ir.StringValue:
+    """The segment column of one rule segmentation (see module docstring)."""
+    where = f"segments → {s.name}"
+    conds = [(compile_rule(r.when, t, f"{where} → {r.id}"), r.id) for r in s.rules]
+    if s.mode == "ordered":
+        return ibis.cases(*conds, else_=s.default)
+    parts = [ibis.ifelse(c, ibis.literal(rid + ","), ibis.literal("")) for c, rid in conds]
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined.concat(p)
+    return joined.re_replace(",$", "").nullif("")
+
+
+def segment_summary(customers: ir.Table, column: str) -> ir.Table:
+    """Per segment of ``column``: customers, share, revenue, share of revenue, AOV, median recency."""
+    c = customers
+    n = c.count().as_scalar()
+    total = c.revenue.sum().as_scalar().cast("float64")
+    g = c.group_by(segment=c[column]).aggregate(
+        customers=c.count(),
+        revenue=c.revenue.sum(),
+        gross_sales=c.gross_sales.sum(),
+        purchases=c.purchase_count.sum(),
+        median_recency_days=c.recency_days.median(),
+    )
+    return g.mutate(
+        share=g.customers.cast("float64") / n.cast("float64"),
+        revenue_share=g.revenue.cast("float64") / total.nullif(0),
+        aov=g.gross_sales.cast("float64") / g.purchases.cast("float64").nullif(0),
+    ).drop("gross_sales", "purchases").order_by(ibis.desc("customers"), "segment")

@@ -1,0 +1,66 @@
+"""Classify a workspace's customers as of a date (without publishing: runs and snapshots do that)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+from tierwise.analytics.classify import classify_customers, features_for, segment_summary
+from tierwise.app.workspace import Workspace
+from tierwise.canonical import TABLES
+from tierwise.engine import connect_duckdb, ibis_duckdb, register_canonical
+from tierwise.errors import UserInputError
+
+
+@dataclass
+class ClassifyResult:
+    as_of: date
+    customers: pa.Table
+    summaries: dict[str, pa.Table]
+    rfm_edges: dict[str, list]
+    labels: dict[str, dict[str, dict[str, str]]]   # column → segment id → {locale: label}
+
+
+def _labels(policy, smap) -> dict:
+    labels: dict[str, dict[str, dict[str, str]]] = {}
+    if smap is not None:
+        labels["rfm_segment"] = {s.id: dict(s.label) for s in smap.segments}
+        labels["rfm_segment"]["no_purchase"] = {"zh-CN": "无购买", "en": "No purchase"}
+    for s in policy.segments:
+        labels[f"seg_{s.name}"] = {r.id: {"zh-CN": r.label.zh_CN, "en": r.label.en} for r in s.rules}
+        labels[f"seg_{s.name}"][s.default] = {"zh-CN": s.default_label.zh_CN, "en": s.default_label.en}
+    from tierwise.analytics.lifecycle import STAGES
+    zh = {"prospect": "潜在客户", "new": "新客户", "growing": "成长客户", "loyal": "忠诚客户", "at_risk": "流失风险",
+          "churned": "已流失", "won_back": "挽回客户"}
+    labels["lifecycle"] = {st: {"zh-CN": zh[st], "en": st.replace("_", " ")} for st in STAGES}
+    return labels
+
+
+def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] | None = None) -> ClassifyResult:
+    """Evaluate every classification the policy switches on, for every customer, as of ``as_of``."""
+    policy = ws.policy()
+    area = ws.data
+    manifest = area.manifest()
+    if not area.table_files("customers", manifest):
+        raise UserInputError(f"{ws.root}: no customers imported yet",
+                             hint=f"tierwise import {ws.root} customers FILE")
+    con = connect_duckdb(ws.scratch, threads=ws.settings.threads, memory_limit=ws.settings.memory_limit)
+    try:
+        ib = ibis_duckdb(con)
+        tables = register_canonical(ib, {t: area.table_files(t, manifest) for t in TABLES}, TABLES)
+        # features feed every classification: compute them once
+        ib.create_table("_features", features_for(tables, as_of, policy), temp=True, overwrite=True)
+        result = classify_customers(ib.table("_features"), tables, as_of, policy, base=ws.root)
+        customers = ib.to_pyarrow(result.customers.order_by("customer_id"))
+        ib.con.register("_classified", customers)
+        classified = ib.table("_classified")
+        columns = summaries_for or [c for c in ("rfm_segment", "abc_class", "lifecycle") if c in customers.column_names] \
+            + [f"seg_{s.name}" for s in policy.segments if s.mode == "ordered"]
+        summaries = {c: ib.to_pyarrow(segment_summary(classified, c)) for c in columns}
+        edges = {d: (e if isinstance(e, list) else ib.to_pyarrow(e.order_by("score")).to_pylist())
+                 for d, e in result.rfm_edges.items()}
+    finally:
+        con.close()
+    return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map))

@@ -1,0 +1,1 @@
+"""Statistical models of customers (NumPy/SciPy only; they know nothing of storage or engines)."""
