@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import ibis
 import pyarrow as pa
 
 from tierwise.analytics.classify import classify_customers, features_for, segment_summary
+from tierwise.analytics.leads import LeadSpec, grade_leads
 from tierwise.app.workspace import Workspace
 from tierwise.canonical import TABLES
 from tierwise.engine import connect_duckdb, ibis_duckdb, register_canonical
@@ -21,6 +23,7 @@ class ClassifyResult:
     summaries: dict[str, pa.Table]
     rfm_edges: dict[str, list]
     labels: dict[str, dict[str, dict[str, str]]]   # column → segment id → {locale: label}
+    leads: pa.Table | None = None                  # lead_id, intent_level, ability_level, lead_grade
 
 
 def _labels(policy, smap) -> dict:
@@ -61,6 +64,20 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
         summaries = {c: ib.to_pyarrow(segment_summary(classified, c)) for c in columns}
         edges = {d: (e if isinstance(e, list) else ib.to_pyarrow(e.order_by("score")).to_pylist())
                  for d, e in result.rfm_edges.items()}
+        leads = None
+        if policy.leads.enabled and area.table_files("leads", manifest):
+            lp = policy.leads
+            spec = LeadSpec(method=lp.method, matrix=tuple(tuple(r) for r in lp.matrix), style=lp.style,
+                            budget_thresholds=tuple(lp.budget_thresholds), sources=dict(lp.sources),
+                            default_grade=lp.default_grade)
+            graded = grade_leads(tables["leads"], spec)
+            leads = ib.to_pyarrow(graded.order_by("lead_id"))
+            g = graded.group_by(segment=graded.lead_grade).aggregate(customers=graded.count())
+            total = graded.count().as_scalar().cast("float64")
+            summaries["lead_grade"] = ib.to_pyarrow(g.mutate(
+                share=g.customers.cast("float64") / total, revenue=ibis.null("float64"),
+                revenue_share=ibis.null("float64"), aov=ibis.null("float64"),
+                median_recency_days=ibis.null("float64")).order_by("segment"))
     finally:
         con.close()
-    return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map))
+    return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map), leads)

@@ -171,6 +171,29 @@ class RuleSegmentation(Strict):
         return self
 
 
+class LeadsPolicy(Strict):
+    """Lead grading (``leads:`` section), for the realestate and b2b presets."""
+
+    enabled: bool = False
+    method: Literal["matrix", "source"] = Field("matrix", description="intent × ability matrix, or by lead source")
+    style: Literal["grade", "cell"] = Field("grade", description="matrix letters, or cells A1 … C3")
+    matrix: list[list[str]] = Field([["A", "A", "B"], ["A", "B", "C"], ["B", "C", "C"]],
+                                    description="3 × 3 grades: rows intent high→low, columns ability high→low")
+    budget_thresholds: list[float] = Field([], description="two ascending budget edges deriving ability when missing")
+    sources: dict[str, str] = Field({}, description="lead source → grade (method source)")
+    default_grade: str = Field("C", description="grade of leads that cannot be placed")
+
+    @model_validator(mode="after")
+    def _shape(self) -> LeadsPolicy:
+        if len(self.matrix) != 3 or any(len(r) != 3 for r in self.matrix):
+            raise ValueError("matrix must be 3 × 3 (intent high/medium/low × ability high/medium/low)")
+        if self.budget_thresholds and (len(self.budget_thresholds) != 2 or self.budget_thresholds != sorted(self.budget_thresholds)):
+            raise ValueError("budget_thresholds: give two ascending numbers")
+        if self.method == "source" and not self.sources:
+            raise ValueError("method 'source' needs sources (source → grade)")
+        return self
+
+
 #: ``columns: {table: {canonical column: [header, ...]}}``
 ColumnMap = dict[str, dict[str, list[str]]]
 
@@ -192,6 +215,7 @@ class Policy(Strict):
     abc: ABCPolicy = Field(default_factory=ABCPolicy, description="ABC / Pareto classes")
     lifecycle: LifecyclePolicy = Field(default_factory=LifecyclePolicy, description="lifecycle stages")
     segments: list[RuleSegmentation] = Field(default_factory=list, description="rule segmentations")
+    leads: LeadsPolicy = Field(default_factory=LeadsPolicy, description="lead grading")
     columns: ColumnMap = Field(
         default_factory=dict,
         description="per canonical table, the source headers (any of them, case-insensitive) for each column",
