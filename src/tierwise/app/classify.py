@@ -13,6 +13,7 @@ from tierwise.analytics.leads import LeadSpec, grade_leads
 from tierwise.app.workspace import Workspace
 from tierwise.canonical import TABLES
 from tierwise.engine import connect_duckdb, ibis_duckdb, register_canonical
+from tierwise.models.clustering import CustomerClusters
 from tierwise.errors import UserInputError
 
 
@@ -24,6 +25,7 @@ class ClassifyResult:
     rfm_edges: dict[str, list]
     labels: dict[str, dict[str, dict[str, str]]]   # column → segment id → {locale: label}
     leads: pa.Table | None = None                  # lead_id, intent_level, ability_level, lead_grade
+    clusters: dict | None = None                   # the fitted cluster model (parameters), for the next run
 
 
 def _labels(policy, smap) -> dict:
@@ -41,7 +43,32 @@ def _labels(policy, smap) -> dict:
     return labels
 
 
-def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] | None = None) -> ClassifyResult:
+def _clusters(customers: pa.Table, cp, previous: dict | None) -> tuple[pa.Table, dict]:
+    """Fit clusters on a seeded sample, assign every customer, keep ids stable against ``previous``."""
+    import numpy as np
+
+    cols = list(dict.fromkeys([*cp.numeric, *cp.categorical]))
+    missing = [c for c in cols if c not in customers.column_names]
+    if missing:
+        from tierwise.errors import PolicyError, did_you_mean
+        hint = did_you_mean(missing[0], customers.column_names)
+        raise PolicyError(f"clusters: unknown feature '{missing[0]}'" + (f"; {hint}" if hint else ""))
+    X = customers.select(cols).to_pandas()
+    for c in cp.numeric:
+        X[c] = X[c].astype("float64")
+    rng = np.random.default_rng(cp.seed)
+    sample = X if len(X) <= cp.fit_sample else X.iloc[np.sort(rng.choice(len(X), cp.fit_sample, replace=False))]
+    model = CustomerClusters(numeric=tuple(cp.numeric), categorical=tuple(cp.categorical), log=tuple(cp.log),
+                             k=cp.k, k_range=tuple(cp.k_range), random_state=cp.seed).fit(sample)
+    if previous:
+        prev = CustomerClusters.from_dict(previous)
+        model.align_to(prev.centroids_, prev.cluster_ids_)
+    labels = model.predict(X)
+    return customers.append_column("cluster", pa.array(labels.astype("int64"))), model.to_dict()
+
+
+def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] | None = None,
+                       previous_clusters: dict | None = None) -> ClassifyResult:
     """Evaluate every classification the policy switches on, for every customer, as of ``as_of``."""
     policy = ws.policy()
     area = ws.data
@@ -64,6 +91,11 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
         summaries = {c: ib.to_pyarrow(segment_summary(classified, c)) for c in columns}
         edges = {d: (e if isinstance(e, list) else ib.to_pyarrow(e.order_by("score")).to_pylist())
                  for d, e in result.rfm_edges.items()}
+        clusters = None
+        if policy.clusters.enabled:
+            customers, clusters = _clusters(customers, policy.clusters, previous_clusters)
+            ib.con.register("_clustered", customers)
+            summaries["cluster"] = ib.to_pyarrow(segment_summary(ib.table("_clustered"), "cluster"))
         leads = None
         if policy.leads.enabled and area.table_files("leads", manifest):
             lp = policy.leads
@@ -80,4 +112,4 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
                 median_recency_days=ibis.null("float64")).order_by("segment"))
     finally:
         con.close()
-    return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map), leads)
+    return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map), leads, clusters)

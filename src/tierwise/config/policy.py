@@ -194,6 +194,19 @@ class LeadsPolicy(Strict):
         return self
 
 
+class ClustersPolicy(Strict):
+    """Data-driven clusters (``clusters:`` section); see tierwise.models.clustering."""
+
+    enabled: bool = False
+    numeric: list[str] = Field(["purchase_days", "revenue", "recency_days"], description="numeric features")
+    categorical: list[str] = Field([], description="categorical features (one-hot)")
+    log: list[str] = Field(["revenue"], description="numeric features to log1p first (money)")
+    k: int | None = Field(None, ge=2, le=30, description="fixed number of clusters; empty: choose by silhouette")
+    k_range: tuple[int, int] = Field((2, 8), description="range of k searched by silhouette")
+    fit_sample: int = Field(200_000, ge=100, description="fit on a seeded sample of at most this many customers")
+    seed: int = Field(0, description="random seed")
+
+
 #: ``columns: {table: {canonical column: [header, ...]}}``
 ColumnMap = dict[str, dict[str, list[str]]]
 
@@ -216,6 +229,7 @@ class Policy(Strict):
     lifecycle: LifecyclePolicy = Field(default_factory=LifecyclePolicy, description="lifecycle stages")
     segments: list[RuleSegmentation] = Field(default_factory=list, description="rule segmentations")
     leads: LeadsPolicy = Field(default_factory=LeadsPolicy, description="lead grading")
+    clusters: ClustersPolicy = Field(default_factory=ClustersPolicy, description="data-driven clusters")
     columns: ColumnMap = Field(
         default_factory=dict,
         description="per canonical table, the source headers (any of them, case-insensitive) for each column",
