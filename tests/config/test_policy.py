@@ -78,3 +78,14 @@ def test_any_text_is_a_policy_or_a_policy_error(text):
         parse_policy(text)
     except PolicyError:
         pass
+
+
+def test_maps_to_must_cover_every_segment():
+    base = ("preset: distributor\nsegments:\n  - name: capability\n    rules:\n"
+            "      - {id: strong, label: {zh-CN: 强, en: Strong}, when: 'revenue > 1'}\n"
+            "    default: weak\n    maps_to:\n      service_level: {strong: premium%s}\n")
+    with pytest.raises(PolicyError, match=r"no value for \['weak'\]"):
+        parse_policy(base % "")
+    with pytest.raises(PolicyError, match=r"unknown segments \['gold'\]"):
+        parse_policy(base % ", weak: care, gold: x")
+    assert parse_policy(base % ", weak: care").segments[0].maps_to["service_level"]["weak"] == "care"

@@ -70,7 +70,10 @@ def classify_customers(feats: ir.Table, tables: dict[str, ir.Table], as_of: date
         stage = lifecycle_stage(feats, last_gap(tables["transactions"], as_of), spec)
         out = out.left_join(stage, "customer_id").drop("customer_id_right")
     for segmentation in policy.segments:
-        out = out.mutate(**{f"seg_{segmentation.name}": rule_segments(out, segmentation)})
+        col = f"seg_{segmentation.name}"
+        out = out.mutate(**{col: rule_segments(out, segmentation)})
+        for name, values in segmentation.maps_to.items():
+            out = out.mutate(**{f"{col}_{name}": ibis.cases(*[(out[col] == k, v) for k, v in values.items()])})
     return Classification(out, edges, smap)
 
 

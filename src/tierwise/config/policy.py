@@ -162,6 +162,22 @@ class RuleSegmentation(Strict):
     default: str = Field("other", description="segment id of customers no rule matches (ordered mode)")
     default_label: Label = Field(default_factory=lambda: Label.model_validate({"zh-CN": "其他", "en": "Other"}),
                                  description="label of the default segment")
+    maps_to: dict[str, dict[str, str]] = Field(
+        {}, description="derived columns: name → {segment id → value}, e.g. service_level: {strong: premium}")
+
+    @model_validator(mode="after")
+    def _maps_cover(self) -> RuleSegmentation:
+        ids = {r.id for r in self.rules} | {self.default}
+        for name, values in self.maps_to.items():
+            if self.mode != "ordered":
+                raise ValueError("maps_to needs mode: ordered (one segment per customer)")
+            missing, unknown = ids - set(values), set(values) - ids
+            if missing or unknown:
+                raise ValueError(f"maps_to → {name}: "
+                                 + (f"no value for {sorted(missing)}" if missing else "")
+                                 + ("; " if missing and unknown else "")
+                                 + (f"unknown segments {sorted(unknown)}" if unknown else ""))
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> RuleSegmentation:
