@@ -306,3 +306,12 @@ def _compile(n: Node, t: ir.Table, text: str, where: str):
     except (AttributeError, TypeError, ibis.common.exceptions.IbisTypeError) as exc:
         raise _fail(text, n.pos, f"types do not fit here ({exc})".split("\n")[0], where) from None
     raise _fail(text, n.pos, f"unsupported '{n.op}'", where)  # pragma: no cover - parser yields only the above
+
+
+def compile_value(text: str, table: ir.Table, where: str = "metric") -> ir.NumericValue:
+    """Parse and compile a numeric expression (``aum_avg_3m + 0.5 * revenue_365d``) over ``table``."""
+    node = parse(text, where)
+    expr = _compile(node, table, text, where)
+    if not isinstance(expr, ir.NumericValue) or isinstance(expr, ir.BooleanValue):
+        raise _fail(text, 0, "the metric must be a number, not a condition or text", where)
+    return expr
