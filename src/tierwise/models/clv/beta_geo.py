@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
-from tierwise.models.clv.counting import CountingModel
+from tierwise.models.clv.counting import CountingModel, rows_with_distinct_x
 
 __all__ = ["BetaGeoModel"]
 
@@ -59,21 +59,28 @@ class BetaGeoModel(CountingModel):
         mean_x = np.average(data["x"], weights=data["weight"])
         return np.array([1.0, 1.0 / max(mean_x, 0.1), 1.0, 1.0])
 
-    def _loglik(self, theta, data):
+    def _prepare(self, data):
+        return rows_with_distinct_x(data)
+
+    def _loglik(self, theta, rows):
         r, alpha, a, b = theta
-        x, t_x, T = (data[c].to_numpy() for c in ("x", "t_x", "T"))
+        x, t_x, T, ux, ix = rows["x"], rows["t_x"], rows["T"], rows["ux"], rows["ix"]
         rx = r + x
         la_T, la_tx = np.log(alpha + T), np.log(alpha + t_x)
         A3 = -rx * la_T
         A4 = np.where(x > 0, np.log(a) - np.log(b + np.maximum(x, 1) - 1) - rx * la_tx, -np.inf)
         mix = np.logaddexp(A3, A4)
         w3, w4 = np.exp(A3 - mix), np.exp(A4 - mix)
-        ll = gammaln(rx) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b) + mix
-        d_r = digamma(rx) - digamma(r) + np.log(alpha) - w3 * la_T - w4 * la_tx
+        # special functions of x, once per distinct x
+        ll_x = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b))[ix]
+        dr_x = (digamma(r + ux) - digamma(r) + np.log(alpha))[ix]
+        da_x = (digamma(a + b) - digamma(a + b + ux))[ix]
+        db_x = (digamma(b + ux) - digamma(a + b + ux) - digamma(b) + digamma(a + b))[ix]
+        ll = ll_x + mix
+        d_r = dr_x - w3 * la_T - w4 * la_tx
         d_alpha = r / alpha - rx * (w3 / (alpha + T) + w4 / (alpha + t_x))
-        d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
-        d_b = (digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b)
-               - w4 / (b + np.maximum(x, 1) - 1))
+        d_a = da_x + w4 / a
+        d_b = db_x - w4 / (b + np.maximum(x, 1) - 1)
         return ll, np.vstack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
 
     # --------------------------------------------------------------- predictions

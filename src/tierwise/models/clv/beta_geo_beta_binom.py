@@ -36,7 +36,7 @@ from tierwise.models.clv.counting import CountingModel
 __all__ = ["BetaGeoBetaBinomModel"]
 
 
-def _log_terms(theta, x, t_x, n):
+def _log_terms(theta, x, t_x, n, *, gradient: bool = True):
     """Log of the likelihood terms (rows x (1 + max gap)) and their gradients (4 x rows x terms)."""
     al, be, ga, de = theta
     gap = int(np.max(n - t_x)) if n.size else 0
@@ -50,6 +50,8 @@ def _log_terms(theta, x, t_x, n):
     g_first = np.concatenate([np.full(ns.shape, ga), np.full(i.shape, ga + 1) + 0 * txs], axis=1)
     log = betaln(al + xs, b_second) - base_ab + betaln(g_first, de + tot) - base_gd
     log = np.where(np.concatenate([np.ones_like(ns, bool), valid], axis=1), log, -np.inf)
+    if not gradient:
+        return log, None
     d = np.empty((4,) + log.shape)
     d[0] = digamma(al + xs) - digamma(al + be + tot) - digamma(al) + digamma(al + be)
     d[1] = digamma(b_second) - digamma(al + be + tot) - digamma(be) + digamma(al + be)
@@ -85,8 +87,14 @@ class BetaGeoBetaBinomModel(CountingModel):
         return ll, (d * share).sum(axis=2) * theta[:, None]
 
     def _ll(self, x, t_x, T):
+        """Log-likelihood per row, computed once per distinct (whole-number) pattern."""
         x, t_x, T = (np.asarray(v, dtype=float).ravel() for v in (x, t_x, T))
-        return logsumexp(_log_terms(np.array(self._check_fitted()), x, t_x, T)[0], axis=1)
+        key = (x * (T.max() + 1) + t_x) * (T.max() + 1) + T  # exact for whole numbers
+        inverse, uniq = pd.factorize(key)
+        first = np.zeros(uniq.size, dtype=np.int64)
+        first[inverse[::-1]] = np.arange(x.size)[::-1]
+        log, _ = _log_terms(np.array(self._check_fitted()), x[first], t_x[first], T[first], gradient=False)
+        return logsumexp(log, axis=1)[inverse]
 
     def probability_alive(self, x, t_x, T, *, at=0) -> np.ndarray:
         """P(active at opportunity ``T + at`` | x, t_x, T) (FHB 2010, eq. A10)."""

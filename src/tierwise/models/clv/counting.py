@@ -52,6 +52,18 @@ def check_rfm(x, t_x, T, weights=None, *, discrete: bool = False):
     return x, t_x, T, w
 
 
+def rows_with_distinct_x(data) -> dict:
+    """Columns of ``data`` as arrays, plus the distinct ``x`` values and the map back to rows.
+
+    Special functions of ``x`` (``gammaln(r + x)``, ``digamma(b + x)``, ...) cost far more
+    than arithmetic; evaluated once per distinct ``x`` (a few hundred values at most) and
+    gathered, they no longer dominate a fit on millions of patterns.
+    """
+    out = {c: np.asarray(data[c], dtype=float) for c in ("x", "t_x", "T")}
+    out["ux"], out["ix"] = np.unique(out["x"], return_inverse=True)
+    return out
+
+
 class CountingModel(CLVModel):
     """Shared ``fit`` and ``clv`` of the models of repeat-transaction counts."""
 
