@@ -68,9 +68,9 @@ def _clusters(customers: pa.Table, cp, previous: dict | None) -> tuple[pa.Table,
 
 
 def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] | None = None,
-                       previous_clusters: dict | None = None) -> ClassifyResult:
+                       previous_clusters: dict | None = None, policy=None) -> ClassifyResult:
     """Evaluate every classification the policy switches on, for every customer, as of ``as_of``."""
-    policy = ws.policy()
+    policy = policy or ws.policy()
     area = ws.data
     manifest = area.manifest()
     if not area.table_files("customers", manifest):

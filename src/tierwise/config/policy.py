@@ -223,6 +223,43 @@ class ClustersPolicy(Strict):
     seed: int = Field(0, description="random seed")
 
 
+class TierLevel(Strict):
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="stable id of the level")
+    label: Label
+    entry: float = Field(ge=0, description="entry threshold on the metric (≥ qualifies)")
+    maintain: float | None = Field(None, ge=0, description="lower threshold to keep the level (default: entry)")
+    deferral: int = Field(0, ge=0, description="consecutive periods below maintain before a downgrade")
+
+
+class TiersPolicy(Strict):
+    """The tier ladder (``tiers:`` section); see tierwise.tiers.ladder for the semantics."""
+
+    enabled: bool = False
+    metric: str = Field("aum_avg_3m", description="qualifying metric: a feature or an expression of features")
+    unit: str = Field("¥", description="unit of the metric for explanations (¥, points, orders …)")
+    calendar: Literal["monthly", "quarterly", "anniversary"] = Field(
+        "monthly", description="when tiers are evaluated; anniversary: downgrades only in the anniversary month")
+    upgrade: Literal["immediate", "next_period"] = Field("immediate", description="when an upgrade takes effect")
+    downgrade_step: Literal["one", "qualifying", "best_of_k"] = Field("one", description="how far a downgrade goes")
+    best_of_k: int = Field(3, ge=2, le=24, description="K for best_of_k")
+    levels: list[TierLevel] = Field(default_factory=list, description="levels from lowest to highest")
+
+    @model_validator(mode="after")
+    def _ladder(self) -> TiersPolicy:
+        if self.enabled and len(self.levels) < 2:
+            raise ValueError("give at least two levels")
+        ids = [lv.id for lv in self.levels]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"level ids must be unique: {ids}")
+        entries = [lv.entry for lv in self.levels]
+        if entries != sorted(entries) or len(set(entries)) != len(entries):
+            raise ValueError("entry thresholds must strictly increase from the first level to the last")
+        for i, lv in enumerate(self.levels):
+            if lv.maintain is not None and lv.maintain > lv.entry:
+                raise ValueError(f"levels → {i} ({lv.id}) → maintain: must be ≤ entry ({lv.entry:g})")
+        return self
+
+
 #: ``columns: {table: {canonical column: [header, ...]}}``
 ColumnMap = dict[str, dict[str, list[str]]]
 
@@ -246,6 +283,7 @@ class Policy(Strict):
     segments: list[RuleSegmentation] = Field(default_factory=list, description="rule segmentations")
     leads: LeadsPolicy = Field(default_factory=LeadsPolicy, description="lead grading")
     clusters: ClustersPolicy = Field(default_factory=ClustersPolicy, description="data-driven clusters")
+    tiers: TiersPolicy = Field(default_factory=TiersPolicy, description="tier ladder")
     columns: ColumnMap = Field(
         default_factory=dict,
         description="per canonical table, the source headers (any of them, case-insensitive) for each column",

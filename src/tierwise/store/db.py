@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 
@@ -41,6 +41,36 @@ audit_log = sa.Table(
     sa.Column("origin", sa.String(128)),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+
+overrides = sa.Table(
+    "overrides", metadata,
+    sa.Column("override_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),          # pin | floor | ceiling
+    sa.Column("tier", sa.String(64), nullable=False),         # level id
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("expires_on", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),       # requested | approved | rejected | revoked
+    sa.Column("requested_by", sa.String(128), nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.String(128)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("decision_note", sa.Text),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("policy_hash", sa.String(64), nullable=False),
+    sa.Column("data_version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(64)),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -81,6 +111,49 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(imports).order_by(imports.c.created_at)).mappings().all()
         return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ runs
+    def record_run(self, rec: dict) -> None:
+        as_of = rec["as_of"] if isinstance(rec["as_of"], date) else date.fromisoformat(rec["as_of"])
+        row = {"run_id": rec["run_id"], "as_of": as_of, "status": "published", "policy_hash": rec["policy_hash"],
+               "data_version": rec["data_version"], "digest": rec["digest"],
+               "record": json.dumps(rec, ensure_ascii=False, default=str), "finished_at": datetime.now(timezone.utc)}
+        with self.engine.begin() as conn:
+            if not conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == rec["run_id"])).first():
+                conn.execute(runs.insert().values(**row))
+
+    def list_runs(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(runs).order_by(runs.c.as_of, runs.c.run_id)).mappings()]
+
+    # ------------------------------------------------------------------ overrides
+    def add_override(self, row: dict) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(overrides.insert().values(**row)).inserted_primary_key[0])
+
+    def get_override(self, override_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(overrides).where(overrides.c.override_id == override_id)).mappings().first()
+        return dict(r) if r else None
+
+    def decide_override(self, override_id: int, status: str, by: str, note: str | None,
+                        expect_status: str = "requested") -> bool:
+        """Set the decision if the override is still in ``expect_status`` (compare-and-set)."""
+        with self.engine.begin() as conn:
+            res = conn.execute(overrides.update()
+                               .where(overrides.c.override_id == override_id, overrides.c.status == expect_status)
+                               .values(status=status, decided_by=by, decided_at=datetime.now(timezone.utc),
+                                       decision_note=note))
+            return res.rowcount == 1
+
+    def list_overrides(self, customer_id: str | None = None, status: str | None = None) -> list[dict]:
+        q = sa.select(overrides).order_by(overrides.c.override_id)
+        if customer_id:
+            q = q.where(overrides.c.customer_id == customer_id)
+        if status:
+            q = q.where(overrides.c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
 
     # ------------------------------------------------------------------ audit
     def audit(self, actor: str, action: str, target: str | None = None, detail: dict | str | None = None,

@@ -1,0 +1,1 @@
+"""The snapshot store: one immutable Parquet folder per evaluation run."""
