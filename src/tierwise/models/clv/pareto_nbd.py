@@ -172,7 +172,8 @@ class ParetoNBDModel(CountingModel):
         rows = {"x": x, "T": T, **_distinct_times(x, t_x, T)}
         n0, n1, n2, _, _ = self._terms(theta, rows, gradient=False)
         beta, s = theta[3], theta[2]
-        return (n0 / (n0 + n1 - n2) * ((beta + T) / (beta + T + at)) ** s).reshape(shape)
+        # a probability: rounding in the series can land a hair above 1
+        return np.clip(n0 / (n0 + n1 - n2) * ((beta + T) / (beta + T + at)) ** s, 0.0, 1.0).reshape(shape)
 
     def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
         """Expected repeat purchases in ``(T, T + t]`` given the history (FHS 2005, eq. 22)."""
