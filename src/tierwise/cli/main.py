@@ -206,6 +206,201 @@ class _null:
         return False
 
 
+@app.command("run")
+def run_cmd(
+    directory: Annotated[Path, typer.Argument(help="workspace folder")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="evaluation date (default: latest data date)")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="backfill: first date")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="backfill: last date")] = None,
+    every: Annotated[str, typer.Option(help="backfill step: month or quarter")] = "month",
+    due: Annotated[bool, typer.Option("--due", help="run every evaluation the policy calendar says is due")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the run records as JSON")] = False,
+) -> None:
+    """Evaluate every customer as of a date (or a range) and publish a snapshot per date."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tierwise.app.run import STEPS, due_dates, period_ends, run_evaluation
+    from tierwise.app.status import latest_data_date
+    from tierwise.app.workspace import open_workspace
+    from tierwise.errors import UserInputError
+
+    ws = open_workspace(directory)
+    latest = latest_data_date(ws)
+    if due:
+        dates = due_dates(ws, date.today(), latest)
+    elif date_from or date_to:
+        if not (date_from and date_to):
+            raise UserInputError("a backfill needs both --from and --to")
+        dates = period_ends(_parse_date(date_from, "--from"), _parse_date(date_to, "--to"), every)
+    else:
+        when = _parse_date(as_of, "--as-of") if as_of else latest
+        if when is None:
+            raise UserInputError(f"{directory}: no dated data yet; give --as-of")
+        dates = [when]
+    records = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, disable=as_json, transient=True) as bar:
+        task = bar.add_task("run", total=len(dates) * len(STEPS))
+        for d in dates:
+            rec = run_evaluation(ws, d, progress=lambda s, d=d: bar.update(task, description=f"{d} {s}", advance=1))
+            records.append(rec)
+            if not as_json:
+                out.print(f"{rec['run_id']} {d}: {rec['customers']:,} customers, "
+                          f"tiers {rec['counts'].get('tier', {})}, events {rec['counts'].get('tier_event', {})}")
+    if as_json:
+        print(json.dumps(records, ensure_ascii=False, indent=2, default=str))
+    elif not dates:
+        out.print("nothing due")
+
+
+@app.command("explain")
+def explain_cmd(
+    directory: Annotated[Path, typer.Argument(help="workspace folder")],
+    customer: Annotated[str, typer.Argument(help="customer number")],
+    run: Annotated[Optional[str], typer.Option(help="run id or as-of date (default: current)")] = None,
+    history: Annotated[bool, typer.Option(help="also show the tier history")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Why a customer is in their tier, and what it takes to reach the next one."""
+    from tierwise.app.history import customer_history, explain, explain_text
+    from tierwise.app.workspace import open_workspace
+
+    ws = open_workspace(directory)
+    e = explain(ws, customer, run)
+    hist = customer_history(ws, customer) if history else None
+    if as_json:
+        print(json.dumps({**e, "history": hist} if history else e, ensure_ascii=False, indent=2, default=str))
+        return
+    out.print(explain_text(e, _locale(directory) or "zh-CN"))
+    if hist:
+        tbl = RichTable()
+        for h in ("as_of", "tier", "tier_status", "tier_event", "tier_metric"):
+            tbl.add_column(h)
+        for r in hist:
+            tbl.add_row(r["as_of"], str(r["tier"]), str(r["tier_status"]), str(r["tier_event"] or ""),
+                        f"{(r['tier_metric'] or 0):,.2f}")
+        out.print(tbl)
+
+
+tiers_app = typer.Typer(help="Tier distribution over time and migration matrices.", no_args_is_help=True)
+app.add_typer(tiers_app, name="tiers")
+
+
+@tiers_app.command("distribution")
+def tiers_distribution(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                       as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Customers per tier in every run, in date order."""
+    from tierwise.app.history import distribution_over_time
+    from tierwise.app.workspace import open_workspace
+
+    rows = distribution_over_time(open_workspace(directory))
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    levels = sorted({k for r in rows for k in r["tiers"]})
+    tbl = RichTable(title="tiers over time")
+    tbl.add_column("as_of")
+    for lv in levels:
+        tbl.add_column(lv, justify="right")
+    for r in rows:
+        tbl.add_row(r["as_of"], *[f"{r['tiers'].get(lv, 0):,}" for lv in levels])
+    out.print(tbl)
+
+
+@tiers_app.command("migration")
+def tiers_migration(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                    from_run: Annotated[Optional[str], typer.Option("--from", help="run id or date (default: the run before --to)")] = None,
+                    to_run: Annotated[Optional[str], typer.Option("--to", help="run id or date (default: current)")] = None,
+                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Migration matrix between two runs: counts (and shares with --json)."""
+    from tierwise.app.history import migration_matrix
+    from tierwise.app.workspace import open_workspace
+
+    mm = migration_matrix(open_workspace(directory), from_run, to_run)
+    if as_json:
+        print(json.dumps(mm, ensure_ascii=False, indent=2))
+        return
+    tbl = RichTable(title=f"{mm['from']['as_of']} → {mm['to']['as_of']} (↑{mm['upgrades']} ↓{mm['downgrades']})")
+    tbl.add_column("from \\ to")
+    for c in mm["levels"]:
+        tbl.add_column(c, justify="right")
+    for r in mm["levels"]:
+        tbl.add_row(r, *[f"{mm['counts'][r][c]:,}" for c in mm["levels"]])
+    out.print(tbl)
+
+
+override_app = typer.Typer(help="Manual tier overrides (软性分层): request, approve, reject, list.", no_args_is_help=True)
+app.add_typer(override_app, name="override")
+
+
+@override_app.command("request")
+def override_request(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                     customer: Annotated[str, typer.Argument(help="customer number")],
+                     kind: Annotated[str, typer.Option(help="pin, floor or ceiling")],
+                     tier: Annotated[str, typer.Option(help="tier id")],
+                     reason: Annotated[str, typer.Option(help="why (required)")],
+                     expires: Annotated[str, typer.Option(help="last day in force, YYYY-MM-DD")],
+                     by: Annotated[str, typer.Option(help="who requests")],
+                     starts: Annotated[Optional[str], typer.Option(help="first day in force (default today)")] = None,
+                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Request an override; it takes effect once a second person approves it."""
+    from tierwise.app.overrides import request_override
+    from tierwise.app.workspace import open_workspace
+
+    o = request_override(open_workspace(directory), customer, kind, tier, reason, _parse_date(expires, "--expires"),
+                         by, _parse_date(starts, "--starts") if starts else None)
+    print(json.dumps(o, ensure_ascii=False, default=str, indent=2)) if as_json else out.print(
+        f"override {o['override_id']} requested: {kind} {tier} for {customer} until {o['expires_on']} (awaiting approval)")
+
+
+def _decide(directory: Path, override_id: int, approve: bool, by: str, note: str | None, as_json: bool) -> None:
+    from tierwise.app.overrides import decide_override
+    from tierwise.app.workspace import open_workspace
+
+    o = decide_override(open_workspace(directory), override_id, approve, by, note)
+    print(json.dumps(o, ensure_ascii=False, default=str, indent=2)) if as_json else out.print(
+        f"override {override_id} {o['status']} by {by}")
+
+
+@override_app.command("approve")
+def override_approve(directory: Annotated[Path, typer.Argument()], override_id: Annotated[int, typer.Argument()],
+                     by: Annotated[str, typer.Option(help="who approves (not the requester)")],
+                     note: Annotated[Optional[str], typer.Option()] = None,
+                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Approve a requested override (a second person)."""
+    _decide(directory, override_id, True, by, note, as_json)
+
+
+@override_app.command("reject")
+def override_reject(directory: Annotated[Path, typer.Argument()], override_id: Annotated[int, typer.Argument()],
+                    by: Annotated[str, typer.Option(help="who rejects (not the requester)")],
+                    note: Annotated[Optional[str], typer.Option()] = None,
+                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Reject a requested override."""
+    _decide(directory, override_id, False, by, note, as_json)
+
+
+@override_app.command("list")
+def override_list(directory: Annotated[Path, typer.Argument()],
+                  customer: Annotated[Optional[str], typer.Option()] = None,
+                  status: Annotated[Optional[str], typer.Option()] = None,
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List overrides (all, or of one customer, or in one status)."""
+    from tierwise.app.workspace import open_workspace
+
+    rows = open_workspace(directory).store().list_overrides(customer, status)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, default=str, indent=2))
+        return
+    tbl = RichTable()
+    for h in ("id", "customer", "kind", "tier", "from", "until", "status", "by", "decided by", "reason"):
+        tbl.add_column(h)
+    for o in rows:
+        tbl.add_row(str(o["override_id"]), o["customer_id"], o["kind"], o["tier"], str(o["starts_on"]),
+                    str(o["expires_on"]), o["status"], o["requested_by"], o["decided_by"] or "", o["reason"])
+    out.print(tbl)
+
+
 @app.command("demo")
 def demo_cmd(
     directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path("tierwise-demo"),
