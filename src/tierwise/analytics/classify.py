@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tierwise.analytics.abc import ABCSpec, abc_classes
+from tierwise.analytics.churn import ChurnSpec, churn_warnings
 from tierwise.analytics.features import FeatureSpec, customer_features
 from tierwise.analytics.lifecycle import LifecycleSpec, last_gap, lifecycle_stage
 from tierwise.analytics.rfm import RFMSpec, rfm_scores
@@ -69,6 +70,10 @@ def classify_customers(feats: ir.Table, tables: dict[str, ir.Table], as_of: date
                              lp.loyal_min_purchase_days, lp.loyal_min_tenure_days)
         stage = lifecycle_stage(feats, last_gap(tables["transactions"], as_of), spec)
         out = out.left_join(stage, "customer_id").drop("customer_id_right")
+    if policy.churn.enabled:
+        c = policy.churn
+        out = churn_warnings(out, ChurnSpec(c.p_alive_below, c.frequency_drop, c.frequency_window_days,
+                                            c.balance_drop, c.no_contact_days, c.survey_below))
     for segmentation in policy.segments:
         col = f"seg_{segmentation.name}"
         out = out.mutate(**{col: rule_segments(out, segmentation)})

@@ -19,6 +19,7 @@ gross_sales                 sum of positive amounts
 profit                      sum of profit (NULL where the data have none)
 revenue_<w>d                revenue in the last w days (as-of day included), per window
 purchase_days_<w>d          purchase days in the last w days
+purchase_days_prev_<w>d     purchase days in the w days before those
 revenue_month               revenue from the 1st of the as-of month to the as-of day
 aov                         gross_sales / purchase_count
 x, t_x, T                   repeat purchase days, days first → last purchase, days first
@@ -99,8 +100,10 @@ def _transactions_features(txn: ir.Table, as_of: date, spec: FeatureSpec) -> ir.
     }
     for w in spec.windows_days:
         inside = t.day > asof - w
+        before = (t.day > asof - 2 * w) & (t.day <= asof - w)
         aggs[f"revenue_{w}d"] = t.amount.sum(where=inside)
         aggs[f"purchase_days_{w}d"] = t.day.nunique(where=inside & is_buy)
+        aggs[f"purchase_days_prev_{w}d"] = t.day.nunique(where=before & is_buy)
     per_customer = t.group_by("customer_id").aggregate(**aggs)
 
     # one transaction per customer-day for the CLV statistics
@@ -213,6 +216,7 @@ def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpe
         for w in spec.windows_days:
             derived[f"purchase_days_{w}d"] = out[f"purchase_days_{w}d"].fill_null(0)
             derived[f"revenue_{w}d"] = out[f"revenue_{w}d"].fill_null(0)
+            derived[f"purchase_days_prev_{w}d"] = out[f"purchase_days_prev_{w}d"].fill_null(0)
     else:
         derived["tenure_days"] = asof - day_number(out.open_date)
     if "last_contact_day" in cols:

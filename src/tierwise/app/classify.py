@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from tierwise.analytics.classify import classify_customers, features_for, segment_summary
 from tierwise.analytics.leads import LeadSpec, grade_leads
+from tierwise.app.value import add_value_predictions
 from tierwise.app.workspace import Workspace
 from tierwise.canonical import TABLES
 from tierwise.engine import connect_duckdb, ibis_duckdb, register_canonical
@@ -26,6 +27,7 @@ class ClassifyResult:
     labels: dict[str, dict[str, dict[str, str]]]   # column → segment id → {locale: label}
     leads: pa.Table | None = None                  # lead_id, intent_level, ability_level, lead_grade
     clusters: dict | None = None                   # the fitted cluster model (parameters), for the next run
+    value_models: dict | None = None               # the fitted value models, or why they failed
 
 
 def _labels(policy, smap) -> dict:
@@ -82,6 +84,12 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
         tables = register_canonical(ib, {t: area.table_files(t, manifest) for t in TABLES}, TABLES)
         # features feed every classification: compute them once
         ib.create_table("_features", features_for(tables, as_of, policy), temp=True, overwrite=True)
+        value_record = None
+        if policy.value.enabled:
+            # model outputs join the features, so rules, tiers and warnings can use them
+            feats = ib.to_pyarrow(ib.table("_features").order_by("customer_id"))
+            feats, value_record = add_value_predictions(feats, policy.value)
+            ib.create_table("_features", feats, temp=True, overwrite=True)
         result = classify_customers(ib.table("_features"), tables, as_of, policy, base=ws.root)
         customers = ib.to_pyarrow(result.customers.order_by("customer_id"))
         ib.con.register("_classified", customers)
@@ -112,4 +120,5 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
                 median_recency_days=ibis.null("float64")).order_by("segment"))
     finally:
         con.close()
-    return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map), leads, clusters)
+    return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map), leads, clusters,
+                          value_record)

@@ -82,6 +82,8 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
         (staged / "identity.json").write_text(json.dumps(identity, indent=2, ensure_ascii=False), encoding="utf-8")
         (staged / "policy.yaml").write_text(policy_text, encoding="utf-8")
         models = {"clusters": result.clusters} if result.clusters else {}
+        if result.value_models:
+            models["value"] = result.value_models
         (staged / "models.json").write_text(json.dumps({**models, "rfm_edges": result.rfm_edges}, default=str,
                                                        sort_keys=True), encoding="utf-8")
         (staged / "labels.json").write_text(json.dumps(result.labels, ensure_ascii=False, sort_keys=True),
@@ -106,7 +108,7 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
 
 def _counts(customers: pa.Table) -> dict:
     out: dict = {"customers": customers.num_rows}
-    for col in ("tier", "tier_status", "tier_event", "rfm_segment", "abc_class", "lifecycle"):
+    for col in ("tier", "tier_status", "tier_event", "rfm_segment", "abc_class", "lifecycle", "churn_warnings"):
         if col in customers.column_names:
             vc = customers[col].value_counts().to_pylist()
             out[col] = {str(d["values"]): d["counts"] for d in sorted(vc, key=lambda d: str(d["values"]))}

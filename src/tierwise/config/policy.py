@@ -260,6 +260,31 @@ class TiersPolicy(Strict):
         return self
 
 
+class ValuePolicy(Strict):
+    """Customer value models joining the evaluation (``value:`` section)."""
+
+    enabled: bool = False
+    model: Literal["bgnbd", "pareto_nbd", "mbgnbd"] = Field("bgnbd", description="transaction model")
+    spend: Literal["gamma_gamma", "mean"] = Field("gamma_gamma", description="spend model (or each customer's mean)")
+    unit: Literal["D", "W"] = Field("W", description="time unit of the models (days or weeks)")
+    horizon: str = Field("52W", pattern=r"^\d+(\.\d+)?[DW]$", description="prediction horizon, e.g. 52W or 365D")
+    period: str = Field("4W", pattern=r"^\d+(\.\d+)?[DW]$", description="discounting period, e.g. 4W")
+    discount_rate: float = Field(0.01, ge=0, lt=1, description="discount rate per period")
+    penalizer: float = Field(0.0, ge=0, description="L2 penalty on the log-parameters (helps sparse data converge)")
+
+
+class ChurnPolicy(Strict):
+    """Early churn warnings (``churn:`` section); see tierwise.analytics.churn. Empty disables a rule."""
+
+    enabled: bool = True
+    p_alive_below: float | None = Field(0.3, ge=0, le=1, description="warn when P(alive) is below this")
+    frequency_drop: float | None = Field(0.5, gt=0, le=1, description="warn when purchase days fall by this share")
+    frequency_window_days: int = Field(90, description="window compared with the window before it")
+    balance_drop: float | None = Field(0.3, gt=0, le=1, description="warn when last month's balance is this far below the 3-month average")
+    no_contact_days: int | None = Field(180, ge=1, description="warn after this many days without contact")
+    survey_below: float | None = Field(2.0, description="warn when the latest survey score is at or below this")
+
+
 #: ``columns: {table: {canonical column: [header, ...]}}``
 ColumnMap = dict[str, dict[str, list[str]]]
 
@@ -284,6 +309,16 @@ class Policy(Strict):
     leads: LeadsPolicy = Field(default_factory=LeadsPolicy, description="lead grading")
     clusters: ClustersPolicy = Field(default_factory=ClustersPolicy, description="data-driven clusters")
     tiers: TiersPolicy = Field(default_factory=TiersPolicy, description="tier ladder")
+    value: ValuePolicy = Field(default_factory=ValuePolicy, description="value models (CLV, P(alive))")
+    churn: ChurnPolicy = Field(default_factory=ChurnPolicy, description="early churn warnings")
+
+    @model_validator(mode="after")
+    def _churn_window(self) -> Policy:
+        if self.churn.enabled and self.churn.frequency_drop is not None \
+                and self.churn.frequency_window_days not in self.features.windows_days:
+            raise ValueError(f"churn → frequency_window_days ({self.churn.frequency_window_days}) must be one of "
+                             f"features → windows_days {self.features.windows_days}")
+        return self
     columns: ColumnMap = Field(
         default_factory=dict,
         description="per canonical table, the source headers (any of them, case-insensitive) for each column",
