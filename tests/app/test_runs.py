@@ -138,3 +138,22 @@ def test_due_dates_catch_up_in_order(ws, tmp_path):
 
 def _row(table, cid):
     return table.filter(pc.equal(table["customer_id"], cid)).to_pylist()[0]
+
+
+def test_whatif_moves_exactly_the_customers_the_new_thresholds_reach(ws, tmp_path):
+    from tierwise.app.whatif import what_if
+
+    text = (ws.root / "policy.yaml").read_text(encoding="utf-8")
+    proposed = tmp_path / "proposed.yaml"
+    proposed.write_text(text.replace("entry: 50000, maintain: 40000", "entry: 30000, maintain: 25000"), encoding="utf-8")
+    before = (ws.root / "snapshots" / "index.json").read_text()
+    r = what_if(ws, proposed)
+    assert (ws.root / "snapshots" / "index.json").read_text() == before       # nothing published
+    now = {x["customer_id"]: x for x in snapshot(ws, "2024-10-31").to_pylist()}
+    prev = {x["customer_id"]: x for x in snapshot(ws, "2024-09-30").to_pylist()}
+    # standard now, and either reaches the new gold entry, or held gold last month and meets the new maintain
+    expected = {c for c, x in now.items() if x["tier"] == "standard" and (
+        x["tier_metric"] >= 30000 or (prev[c]["tier"] == "gold" and x["tier_metric"] >= 25000))}
+    assert r["counts"]["standard"]["gold"] == len(expected) == r["moved"] == r["upgrades"]
+    assert r["downgrades"] == 0
+    assert ws.store().audit_entries()[-1]["action"] == "policy.whatif"

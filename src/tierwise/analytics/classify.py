@@ -96,7 +96,8 @@ def rule_segments(t: ir.Table, s: RuleSegmentation) -> ir.StringValue:
 
 
 def segment_summary(customers: ir.Table, column: str) -> ir.Table:
-    """Per segment of ``column``: customers, share, revenue, share of revenue, AOV, median recency."""
+    """Per segment of ``column``: customers, share, revenue, share of revenue, AOV, median recency, and the
+    average CLV when the value model ran."""
     c = customers
     n = c.count().as_scalar()
     total = c.revenue.sum().as_scalar().cast("float64")
@@ -107,6 +108,9 @@ def segment_summary(customers: ir.Table, column: str) -> ir.Table:
         purchases=c.purchase_count.sum(),
         median_recency_days=c.recency_days.median(),
     )
+    if "clv" in c.columns:
+        g = g.join(c.group_by(segment=c[column]).aggregate(avg_clv=c.clv.mean()), "segment")
+        g = g.drop("segment_right") if "segment_right" in g.columns else g
     return g.mutate(
         share=g.customers.cast("float64") / n.cast("float64"),
         revenue_share=g.revenue.cast("float64") / total.nullif(0),

@@ -401,6 +401,30 @@ def override_list(directory: Annotated[Path, typer.Argument()],
     out.print(tbl)
 
 
+@app.command("whatif")
+def whatif_cmd(
+    directory: Annotated[Path, typer.Argument(help="workspace folder")],
+    policy: Annotated[Path, typer.Argument(help="the proposed policy file")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How many customers a changed policy would move between tiers (nothing is published)."""
+    from tierwise.app.whatif import what_if
+    from tierwise.app.workspace import open_workspace
+
+    r = what_if(open_workspace(directory), policy)
+    if as_json:
+        print(json.dumps(r, ensure_ascii=False, indent=2))
+        return
+    tbl = RichTable(title=f"what-if as of {r['as_of']}: {r['moved']:,} customers would change tier"
+                    + (f" (↑{r['upgrades']:,} ↓{r['downgrades']:,})" if r["upgrades"] is not None else ""))
+    tbl.add_column("current \\ proposed")
+    for c in r["columns"]:
+        tbl.add_column(c, justify="right")
+    for row in r["rows"]:
+        tbl.add_row(row, *[f"{r['counts'][row][c]:,}" for c in r["columns"]])
+    out.print(tbl)
+
+
 @app.command("demo")
 def demo_cmd(
     directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path("tierwise-demo"),
