@@ -223,4 +223,20 @@ LEADS = Table(
     description="sales leads (real estate, B2B) / 销售线索",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, TRANSACTIONS, BALANCES, HOLDINGS, INTERACTIONS, LEADS)}
+POINTS = Table(
+    "points",
+    (
+        C("movement_id", "id", description="movement id / 流水号"),
+        C("customer_id", "id", required=True, description="customer number / 会员号"),
+        C("event_time", "timestamp", required=True, description="date or time / 变动时间"),
+        C("points", "integer", required=True, description="points: negative = redeemed / 积分变动（负数为兑换）"),
+        C("kind", "category", description="redeem, adjust, bonus ... / 类型"),
+        C("note", "text", description="note / 备注"),
+    ),
+    key=("movement_id",),
+    event_time="event_time",
+    description="points movements not earned from purchases: redemptions and adjustments / 积分兑换与调整",
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, TRANSACTIONS, BALANCES, HOLDINGS, INTERACTIONS, LEADS,
+                                                 POINTS)}

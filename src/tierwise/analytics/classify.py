@@ -18,6 +18,7 @@ from tierwise.analytics.abc import ABCSpec, abc_classes
 from tierwise.analytics.churn import ChurnSpec, churn_warnings
 from tierwise.analytics.features import FeatureSpec, customer_features
 from tierwise.analytics.lifecycle import LifecycleSpec, last_gap, lifecycle_stage
+from tierwise.analytics.points import PointsSpec, points_features
 from tierwise.analytics.rfm import RFMSpec, rfm_scores
 from tierwise.analytics.rules import compile_rule
 from tierwise.analytics.segment_map import SegmentMap, assign_segments, high_flags, load_segment_map
@@ -33,11 +34,23 @@ class Classification:
     segment_map: SegmentMap | None
 
 
-def features_for(tables: dict[str, ir.Table], as_of: date, policy: Policy) -> ir.Table:
-    """The feature expression the policy asks for (materialise it before :func:`classify_customers`)."""
+def features_for(tables: dict[str, ir.Table], as_of: date, policy: Policy,
+                 tier_history: ir.Table | None = None) -> ir.Table:
+    """The feature expression the policy asks for (materialise it before :func:`classify_customers`).
+
+    ``tier_history`` (customer_id, from_day, to_day, tier) feeds the points' tier multipliers.
+    """
     fp = policy.features
-    return customer_features(tables, as_of, FeatureSpec(tuple(fp.windows_days), tuple(fp.aum_windows_months),
-                                                         tuple(fp.contact_kinds)))
+    feats = customer_features(tables, as_of, FeatureSpec(tuple(fp.windows_days), tuple(fp.aum_windows_months),
+                                                          tuple(fp.contact_kinds)))
+    if policy.points.enabled:
+        pp = policy.points
+        pts = points_features(tables["transactions"], tables["points"], tier_history, as_of,
+                              PointsSpec(pp.per_amount, dict(pp.category_multipliers), dict(pp.tier_multipliers),
+                                         pp.qualifying_months, pp.expiry_months))
+        feats = feats.left_join(pts, "customer_id").drop("customer_id_right")
+        feats = feats.mutate(**{c: feats[c].fill_null(0) for c in pts.columns if c != "customer_id"})
+    return feats
 
 
 def classify_customers(feats: ir.Table, tables: dict[str, ir.Table], as_of: date, policy: Policy,

@@ -69,6 +69,28 @@ def _clusters(customers: pa.Table, cp, previous: dict | None) -> tuple[pa.Table,
     return customers.append_column("cluster", pa.array(labels.astype("int64"))), model.to_dict()
 
 
+def _tier_history(ib, ws: Workspace, as_of: date):
+    """Intervals of the tier in force per customer from the snapshots before ``as_of``.
+
+    A snapshot's tier applies from the day after its as-of date until the next snapshot's
+    as-of date (inclusive); the last one until far in the future.
+    """
+    from tierwise.snapshots.store import SnapshotStore
+    from tierwise.analytics.days import day_of
+
+    snaps = [s for s in SnapshotStore(ws.snapshots).in_force() if s.as_of < as_of]
+    if not snaps:
+        return None
+    files = []
+    for i, s in enumerate(snaps):
+        path = SnapshotStore(ws.snapshots).path(s.run_id) / "customers.parquet"
+        nxt = day_of(snaps[i + 1].as_of) + 1 if i + 1 < len(snaps) else 10**7
+        files.append(f"SELECT customer_id, tier, {day_of(s.as_of) + 1} AS from_day, {nxt} AS to_day "
+                     f"FROM read_parquet('{path.as_posix()}') WHERE tier IS NOT NULL")
+    ib.con.execute("CREATE OR REPLACE TEMP TABLE _tier_history AS " + " UNION ALL ".join(files))
+    return ib.table("_tier_history")
+
+
 def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] | None = None,
                        previous_clusters: dict | None = None, policy=None) -> ClassifyResult:
     """Evaluate every classification the policy switches on, for every customer, as of ``as_of``."""
@@ -83,7 +105,10 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
         ib = ibis_duckdb(con)
         tables = register_canonical(ib, {t: area.table_files(t, manifest) for t in TABLES}, TABLES)
         # features feed every classification: compute them once
-        ib.create_table("_features", features_for(tables, as_of, policy), temp=True, overwrite=True)
+        history = None
+        if policy.points.enabled and policy.points.tier_multipliers:
+            history = _tier_history(ib, ws, as_of)
+        ib.create_table("_features", features_for(tables, as_of, policy, history), temp=True, overwrite=True)
         value_record = None
         if policy.value.enabled:
             # model outputs join the features, so rules, tiers and warnings can use them

@@ -285,6 +285,17 @@ class ChurnPolicy(Strict):
     survey_below: float | None = Field(2.0, description="warn when the latest survey score is at or below this")
 
 
+class PointsPolicy(Strict):
+    """Points (``points:`` section); see tierwise.analytics.points. Adds points_* features."""
+
+    enabled: bool = False
+    per_amount: float = Field(1.0, gt=0, description="points per unit of currency spent (rounded down)")
+    category_multipliers: dict[str, float] = Field({}, description="product category → multiplier")
+    tier_multipliers: dict[str, float] = Field({}, description="tier id → multiplier (tier in force at purchase)")
+    qualifying_months: int = Field(12, ge=1, le=60, description="window of qualifying points")
+    expiry_months: int | None = Field(24, ge=1, le=120, description="points expire after this many months")
+
+
 #: ``columns: {table: {canonical column: [header, ...]}}``
 ColumnMap = dict[str, dict[str, list[str]]]
 
@@ -311,6 +322,14 @@ class Policy(Strict):
     tiers: TiersPolicy = Field(default_factory=TiersPolicy, description="tier ladder")
     value: ValuePolicy = Field(default_factory=ValuePolicy, description="value models (CLV, P(alive))")
     churn: ChurnPolicy = Field(default_factory=ChurnPolicy, description="early churn warnings")
+    points: PointsPolicy = Field(default_factory=PointsPolicy, description="points (积分)")
+
+    @model_validator(mode="after")
+    def _points_tiers(self) -> Policy:
+        unknown = set(self.points.tier_multipliers) - {lv.id for lv in self.tiers.levels}
+        if self.points.enabled and unknown:
+            raise ValueError(f"points → tier_multipliers: unknown tiers {sorted(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _churn_window(self) -> Policy:
