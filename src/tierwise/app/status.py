@@ -26,8 +26,15 @@ def workspace_status(path: str | Path) -> dict:
                                ).fetchone()[0]
         tables[name] = {"rows": rows, "imports": manifest.current.get(name, [])}
     con.close()
+    from tierwise.snapshots.store import SnapshotStore
+    snaps = SnapshotStore(ws.snapshots)
+    cur = snaps.current()
+    runs = [{"run_id": s.run_id, "as_of": s.as_of.isoformat(), "digest": s.digest[:12]} for s in snaps.in_force()]
+    pending = ws.store().list_overrides(status="requested")
     return {"workspace": str(ws.root), "preset": policy.preset, "locale": policy.locale,
-            "data_version": manifest.version, "tables": tables}
+            "data_version": manifest.version, "tables": tables,
+            "current_run": runs[-1] if cur else None, "runs": len(runs),
+            "pending_overrides": len(pending)}
 
 
 def latest_data_date(ws) -> "date | None":

@@ -143,6 +143,9 @@ def status_cmd(
     for name, tinfo in info["tables"].items():
         tbl.add_row(name, f"{tinfo['rows']:,}", ", ".join(tinfo["imports"]) or "—")
     out.print(tbl)
+    cur = info["current_run"]
+    out.print(f"runs: {info['runs']}" + (f" · current {cur['run_id']} as of {cur['as_of']}" if cur else "")
+              + f" · data version {info['data_version']} · overrides awaiting approval: {info['pending_overrides']}")
 
 
 @app.command("segments")
