@@ -108,7 +108,7 @@ def detect_delimiter(sample: str) -> str:
     best, best_score = ",", (0, 0.0)
     for delim in DELIMITERS:
         try:
-            rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
+            rows = list(csv.reader(io.StringIO("\n".join(lines), newline=""), delimiter=delim))
         except csv.Error:
             continue
         widths = [len(r) for r in rows]

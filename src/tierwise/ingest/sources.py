@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ def _read_delimited(con, path: Path, table: str, known: set[str], scratch: Path)
     with open(text_path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         sample = fh.read(256 * 1024)
     delim = detect_delimiter(sample)
-    head_rows = list(csv.reader(io.StringIO(sample), delimiter=delim))[:HEADER_SCAN_ROWS]
+    head_rows = _first_rows(sample, delim)
     if not head_rows:
         raise SourceReadError(f"{path}: the file is empty", hint="export the table with its header row")
     header_idx = pick_header_row(head_rows, known)
@@ -154,6 +155,14 @@ def _read_delimited(con, path: Path, table: str, known: set[str], scratch: Path)
                   mapper)
 
 
+def _first_rows(sample: str, delim: str) -> list[list[str]]:
+    """The first rows of ``sample`` for header detection; odd line breaks never raise."""
+    try:
+        return list(itertools.islice(csv.reader(io.StringIO(sample, newline=""), delimiter=delim), HEADER_SCAN_ROWS))
+    except csv.Error:
+        return [ln.split(delim) for ln in sample.splitlines()[:HEADER_SCAN_ROWS]]
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -168,10 +177,13 @@ def _physical_line_of_record(sample: str, delim: str, record_idx: int) -> int:
     """1-based physical line where record ``record_idx`` of ``sample`` starts."""
     if record_idx == 0:
         return 1 + _leading_blank_lines(sample)
-    reader = csv.reader(io.StringIO(sample), delimiter=delim)
-    for i, _ in enumerate(reader):
-        if i == record_idx - 1:
-            return reader.line_num + 1
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delim)
+    try:
+        for i, _ in enumerate(reader):
+            if i == record_idx - 1:
+                return reader.line_num + 1
+    except csv.Error:
+        pass
     return record_idx + 1
 
 
@@ -185,8 +197,12 @@ def _leading_blank_lines(sample: str) -> int:
 
 
 def _add_record_index(con, table: str) -> None:
-    # rowid follows insertion order, which the CSV scan preserves (preserve_insertion_order)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT rowid AS _rec, * FROM {table}")
+    """Expose the record position as ``_rec`` through a view (no copy of the data).
+
+    ``rowid`` follows insertion order, which the CSV scan preserves (preserve_insertion_order).
+    """
+    con.execute(f'ALTER TABLE {table} RENAME TO "{table}_raw"')
+    con.execute(f'CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid AS _rec, * FROM "{table}_raw"')
 
 
 class _LineMapper:

@@ -99,11 +99,11 @@ def build_checked(con, stage: str, table: Table, mapping: ColumnMapping, *, retu
     selects, checks = row_checks(table, mapping, returns=returns, today=today,
                                  future_tolerance_days=future_tolerance_days, min_year=min_year, max_year=max_year)
     reason, column, source_column, value = first_failure(checks, mapping)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {stage}_typed AS
-        SELECT _rec, {', '.join(selects)} FROM {stage}""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {stage}_pass1 AS
-        SELECT *, {reason} AS _reason, {column} AS _column, {source_column} AS _source_column, {value} AS _value
-        FROM {stage}_typed""")
+    # one statement: typed columns and per-row checks are inlined (pipelined), and only the
+    # narrow result (typed columns and the reason) is materialised
+    pass1 = (f"WITH typed AS (SELECT _rec, {', '.join(selects)} FROM {stage}), "
+             f"pass1 AS (SELECT _rec, {', '.join(q(c.name) for c in table.columns)}, {reason} AS _reason, "
+             f"{column} AS _column, {source_column} AS _source_column, {value} AS _value FROM typed) ")
 
     key = [k for k in table.key if k in mapping.columns]
     full_key = len(key) == len(table.key) and key
@@ -125,7 +125,7 @@ def build_checked(con, stage: str, table: Table, mapping: ColumnMapping, *, retu
                      f"ON p.customer_id = c.customer_id")
         stage2_cases.append(("c._known IS NULL", "unknown_customer", "customer_id"))
     if not stage2_cases:
-        con.execute(f"ALTER TABLE {stage}_pass1 RENAME TO {stage}_checked")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_checked AS {pass1} SELECT * FROM pass1")
         return f"{stage}_checked"
 
     def case(pick) -> str:
@@ -137,10 +137,10 @@ def build_checked(con, stage: str, table: Table, mapping: ColumnMapping, *, retu
     column2 = case(lambda rc: "p._column" if rc is None else sql_str(rc[1]))
     source2 = case(lambda rc: "p._source_column" if rc is None else sql_str(mapping.columns[rc[1]]))
     value2 = case(lambda rc: "p._value" if rc is None else f"CAST(p.{q(rc[1])} AS VARCHAR)")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {stage}_checked AS
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {stage}_checked AS {pass1}
         SELECT p._rec, {', '.join('p.' + q(c) for c in cols)},
                {reason2} AS _reason, {column2} AS _column, {source2} AS _source_column, {value2} AS _value
-        FROM {stage}_pass1 p {' '.join(joins)}""")
+        FROM pass1 p {' '.join(joins)}""")
     return f"{stage}_checked"
 
 

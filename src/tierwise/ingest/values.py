@@ -41,8 +41,12 @@ EXPECTED = {
 
 
 def clean(col_sql: str) -> str:
-    """Trimmed text with full-width digits and punctuation made half-width; empty → NULL."""
-    return f"nullif(trim(translate({col_sql}, '{FULL_WIDTH}', '{HALF_WIDTH}')), '')"
+    """Trimmed text with full-width digits and punctuation made half-width; empty → NULL.
+
+    Plain ASCII text (as many bytes as characters) skips the translation.
+    """
+    return (f"nullif(trim(CASE WHEN strlen({col_sql}) = length({col_sql}) THEN {col_sql} "
+            f"ELSE translate({col_sql}, '{FULL_WIDTH}', '{HALF_WIDTH}') END), '')")
 
 
 def text(raw: str) -> str:
@@ -57,7 +61,16 @@ def _strip_number(v: str) -> str:
 
 
 def money(v: str) -> str:
-    """Exact DECIMAL(18,2) from a cleaned text expression ``v``."""
+    """Exact DECIMAL(18,2) from a cleaned text expression ``v``.
+
+    A plain number casts directly; only other forms (thousands separators, currency
+    marks, parentheses, a trailing minus) go through the slower normalisation.
+    """
+    plain = f"CASE WHEN regexp_full_match({v}, '[-+]?[0-9]+(\\.[0-9]+)?') THEN try_cast({v} AS DECIMAL(18,2)) END"
+    return f"coalesce({plain}, {_money_slow(v)})"
+
+
+def _money_slow(v: str) -> str:
     s = _strip_number(v)
     neg_paren = f"regexp_matches({s}, '^\\(.*\\)$')"
     inner = f"CASE WHEN {neg_paren} THEN '-' || trim({s}, '()') ELSE {s} END"
@@ -89,9 +102,12 @@ def boolean(v: str) -> str:
 def timestamp(v: str) -> str:
     """TIMESTAMP from the date formats above, or an Excel serial day number (1900 system)."""
     fmts = ", ".join(f"'{f}'" for f in DATE_FORMATS)
+    # ISO dates and date-times (the common case) cast directly
+    iso = (f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}( [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}})?') "
+           f"THEN try_cast({v} AS TIMESTAMP) END")
     serial = (f"CASE WHEN regexp_matches({v}, '^[0-9]{{1,5}}(\\.[0-9]+)?$') AND try_cast({v} AS DOUBLE) >= 1 "
               f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(try_cast({v} AS DOUBLE) * 86400000000) AS BIGINT)) END")
-    return f"coalesce(try_strptime({v}, [{fmts}]), {serial})"
+    return f"coalesce({iso}, try_strptime({v}, [{fmts}]), {serial})"
 
 
 def date(v: str) -> str:
