@@ -12,7 +12,7 @@ from tierwise.app.workspace import Workspace
 from tierwise.canonical import TABLES
 from tierwise.engine import connect_duckdb
 from tierwise.errors import ImportRejectedError, UserInputError, did_you_mean
-from tierwise.ingest.batches import write_atomic
+from tierwise.atomic import write_atomic
 from tierwise.ingest.mapping import map_columns
 from tierwise.ingest.quarantine import write_quarantine
 from tierwise.ingest.sources import read_source

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+
+from tierwise.atomic import fsync_dir, fsync_tree, write_atomic
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,33 +40,6 @@ class Manifest:
     def to_json(self) -> str:
         return json.dumps({"version": self.version, "current": self.current, "history": self.history},
                           ensure_ascii=False, indent=2)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(path: Path) -> None:
-    for p in sorted(path.rglob("*")):
-        if p.is_file():
-            with open(p, "rb") as fh:
-                os.fsync(fh.fileno())
-    fsync_dir(path)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so readers see the old or the new content, never a mix."""
-    tmp = path.with_name(f"_{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 class DataArea:

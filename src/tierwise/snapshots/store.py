@@ -25,25 +25,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tierwise.atomic import fsync_dir, fsync_tree, write_atomic
+
 INDEX = "index.json"
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"_{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def write_table(table: pa.Table, path: Path) -> None:
@@ -127,11 +111,7 @@ class SnapshotStore:
 
     def publish(self, run_id: str, as_of: date, staged: Path) -> SnapshotInfo:
         digest = digest_of(staged)
-        for p in sorted(staged.rglob("*")):
-            if p.is_file():
-                with open(p, "rb") as fh:
-                    os.fsync(fh.fileno())
-        fsync_dir(staged)
+        fsync_tree(staged)
         final = self.path(run_id)
         os.rename(staged, final)
         fsync_dir(self.root)
