@@ -89,3 +89,23 @@ def test_cli_segments_json(bank):
     out = json.loads(res.stdout)
     assert out["as_of"] == "2024-12-31"          # the latest data date by default
     assert sum(r["customers"] for r in out["summaries"]["lifecycle"]) == 400
+
+
+def test_retail_aarrr_stages_follow_the_preset_rules(tmp_path):
+    root = tmp_path / "rt"
+    run_demo(root, preset="retail", n_customers=300, seed=4)
+    res = classify_workspace(open_workspace(root), date(2024, 12, 31))
+    for r in res.customers.to_pylist():
+        src = (r["source"] or "").lower()
+        if src in ("referral", "推荐", "老带新") and r["purchase_days"] >= 2:
+            want = "referral"
+        elif float(r["revenue_365d"]) >= 1000 and r["purchase_days"] >= 3:
+            want = "revenue"
+        elif r["purchase_days"] >= 2 and r["recency_days"] <= 180:
+            want = "retention"
+        elif r["purchase_days"] >= 1:
+            want = "activation"
+        else:
+            want = "acquisition"
+        assert r["seg_aarrr"] == want, r["customer_id"]
+    assert sum(x["customers"] for x in res.summaries["seg_aarrr"].to_pylist()) == 300
