@@ -157,3 +157,42 @@ def test_whatif_moves_exactly_the_customers_the_new_thresholds_reach(ws, tmp_pat
     assert r["counts"]["standard"]["gold"] == len(expected) == r["moved"] == r["upgrades"]
     assert r["downgrades"] == 0
     assert ws.store().audit_entries()[-1]["action"] == "policy.whatif"
+
+
+def test_upgrade_candidates_and_products_in_runs(ws):
+    import pyarrow.parquet as pq
+
+    from tierwise.app.upgrading import list_candidates, products_for
+
+    pol = ws.root / "policy.yaml"
+    pol.write_text(pol.read_text(encoding="utf-8").replace("min_support: 0.3", "min_support: 0.1")
+                   .replace("min_lift: 1.5", "min_lift: 1.1"), encoding="utf-8")
+    run_evaluation(ws, MONTHS[2])
+    snaps = SnapshotStore(ws.snapshots)
+    base = snaps.path(snaps.current().run_id)
+    cust = {r["customer_id"]: r for r in snaps.read(snaps.current().run_id).to_pylist()}
+    entries = [0, 50000, 500000, 2000000, 6000000]
+    run_id, rows = list_candidates(ws)
+    assert rows and [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    for r in rows:
+        c = cust[r["customer_id"]]
+        assert r["next_entry"] == entries[c["tier_level"] + 1]
+        assert r["gap"] == pytest.approx(max(r["next_entry"] - c["tier_metric"], 0))
+        assert ("near" in r["candidate_kind"]) == (r["gap_share"] <= 0.2)
+        assert 0 < r["likelihood"] <= 1
+    near = {c for c, x in cust.items() if x["tier_level"] < 4
+            and max(entries[x["tier_level"] + 1] - x["tier_metric"], 0) / entries[x["tier_level"] + 1] <= 0.2}
+    assert near == {r["customer_id"] for r in rows if "near" in r["candidate_kind"]}
+    mine = list_candidates(ws, manager=rows[0]["manager_id"])[1]
+    assert [r["rank_in_manager"] for r in mine] == list(range(1, len(mine) + 1))
+    # recommended products are never ones the customer holds, and meet support and lift
+    held = {(r["customer_id"], r["product_type"]) for r in pq.read_table(ws.data.table_files("holdings")).to_pylist()
+            if (r["maturity_date"] is None or r["maturity_date"] > MONTHS[2])
+            and (r["open_date"] is None or r["open_date"] <= MONTHS[2])}
+    nbp = pq.read_table(base / "next_best_products.parquet").to_pylist()
+    assert nbp
+    for r in nbp:
+        assert (r["customer_id"], r["product"]) not in held
+        assert r["next_rate"] >= 0.1 and (r["lift"] is None or r["lift"] >= 1.1)
+    p = products_for(ws, nbp[0]["customer_id"], locale="en")
+    assert p["products"][0]["why"].startswith(f"{p['products'][0]['next_rate']:.0%} of ")

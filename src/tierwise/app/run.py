@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from tierwise.app.classify import classify_workspace
 from tierwise.app.tiering import evaluate_tiers
+from tierwise.app.upgrading import upgrade_tables
 from tierwise.app.workspace import Workspace
 from tierwise.config.policy import policy_hash
 from tierwise.errors import UserInputError
@@ -66,6 +67,10 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
             ov_used = sorted({i for v in customers["override_ids"].to_pylist() if v for i in v.split(",")}, key=int)
         else:
             ov_used = []
+        extra: dict[str, pa.Table] = {}
+        if policy.tiers.enabled and policy.upgrade.enabled:
+            extra = upgrade_tables(customers, ws.data.table_files("holdings", manifest), policy, as_of, snaps,
+                                   ws.scratch)
         lap("tiers")
         step("write")
         run_id = snaps.next_run_id()
@@ -73,6 +78,8 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
         write_table(customers, staged / "customers.parquet")
         for name, table in result.summaries.items():
             write_table(table, staged / "summaries" / f"{name}.parquet")
+        for name, table in extra.items():
+            write_table(table, staged / f"{name}.parquet")
         identity = {
             "as_of": as_of.isoformat(), "policy_hash": policy_hash(policy_text),
             "data_version": manifest.version, "data": manifest.current,
@@ -89,6 +96,9 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
         (staged / "labels.json").write_text(json.dumps(result.labels, ensure_ascii=False, sort_keys=True),
                                             encoding="utf-8")
         counts = _counts(customers)
+        if "candidates" in extra:
+            counts["upgrade_candidates"] = {
+                str(d["values"]): d["counts"] for d in extra["candidates"]["candidate_kind"].value_counts().to_pylist()}
         lap("write")
         step("publish")
         record = {"run_id": run_id, **identity, "counts": counts, "timings": timings,

@@ -428,6 +428,54 @@ def whatif_cmd(
     out.print(tbl)
 
 
+upgrade_app = typer.Typer(help="Upgrade candidates and next best products (客户升级).", no_args_is_help=True)
+app.add_typer(upgrade_app, name="upgrade")
+
+
+@upgrade_app.command("candidates")
+def upgrade_candidates(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                       manager: Annotated[Optional[str], typer.Option(help="only this manager's customers")] = None,
+                       kind: Annotated[Optional[str], typer.Option(help="near or potential")] = None,
+                       top: Annotated[int, typer.Option(help="how many to show")] = 20,
+                       run: Annotated[Optional[str], typer.Option(help="run id or date (default: current)")] = None,
+                       as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Customers closest to (or worth more than) their next tier, best first."""
+    from tierwise.app.upgrading import list_candidates
+    from tierwise.app.workspace import open_workspace
+
+    run_id, rows = list_candidates(open_workspace(directory), manager=manager, kind=kind, top=top, run=run)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    tbl = RichTable(title=f"upgrade candidates · {run_id}" + (f" · {manager}" if manager else ""))
+    for h in ("rank", "customer", "manager", "tier", "gap", "gap %", "kind", "likelihood", "CLV"):
+        tbl.add_column(h, justify="right" if h in ("rank", "gap", "gap %", "likelihood", "CLV") else "left")
+    for r in rows:
+        tbl.add_row(str(r["rank_in_manager"] if manager else r["rank"]), r["customer_id"], str(r.get("manager_id") or ""),
+                    str(r["tier"]), f"{r['gap']:,.2f}", f"{r['gap_share']:.1%}", r["candidate_kind"],
+                    f"{r['likelihood']:.0%}", "—" if r.get("clv") is None else f"{r['clv']:,.0f}")
+    out.print(tbl)
+
+
+@upgrade_app.command("products")
+def upgrade_products(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                     customer: Annotated[str, typer.Argument(help="customer number")],
+                     run: Annotated[Optional[str], typer.Option()] = None,
+                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A customer's next best products and why."""
+    from tierwise.app.upgrading import products_for
+    from tierwise.app.workspace import open_workspace
+
+    r = products_for(open_workspace(directory), customer, run, _locale(directory) or "zh-CN")
+    if as_json:
+        print(json.dumps(r, ensure_ascii=False, indent=2, default=str))
+        return
+    if not r["products"]:
+        out.print(f"{customer}: no product clearly distinguishes the next tier ({r['next_tier'] or '—'})")
+    for p in r["products"]:
+        out.print(f"{p['nbp_rank']}. {p['product']}: {p['why']}")
+
+
 @app.command("demo")
 def demo_cmd(
     directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path("tierwise-demo"),

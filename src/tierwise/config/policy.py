@@ -296,6 +296,20 @@ class PointsPolicy(Strict):
     expiry_months: int | None = Field(24, ge=1, le=120, description="points expire after this many months")
 
 
+class UpgradePolicy(Strict):
+    """Upgrade candidates and next best product (``upgrade:`` section); see tierwise.upgrade."""
+
+    enabled: bool = False
+    near_share: float = Field(0.20, gt=0, le=1, description="near candidates: gap within this share of the next entry threshold")
+    potential_top: float = Field(0.20, gt=0, le=1, description="potential candidates: top share of CLV within their tier")
+    horizon_periods: int = Field(3, ge=1, le=24, description="runs ahead over which the likelihood of closing the gap is measured")
+    prior_weight: float = Field(20.0, ge=0, description="smoothing of the empirical likelihood towards the overall rate")
+    products_by: Literal["product_type", "product_id"] = Field("product_type", description="granularity of next best product")
+    min_support: float = Field(0.30, gt=0, le=1, description="next tier's holding rate needed to recommend a product")
+    min_lift: float = Field(1.5, ge=1, description="next tier's rate over the own tier's rate")
+    max_products: int = Field(3, ge=1, le=10, description="recommendations per customer")
+
+
 #: ``columns: {table: {canonical column: [header, ...]}}``
 ColumnMap = dict[str, dict[str, list[str]]]
 
@@ -323,6 +337,7 @@ class Policy(Strict):
     value: ValuePolicy = Field(default_factory=ValuePolicy, description="value models (CLV, P(alive))")
     churn: ChurnPolicy = Field(default_factory=ChurnPolicy, description="early churn warnings")
     points: PointsPolicy = Field(default_factory=PointsPolicy, description="points (积分)")
+    upgrade: UpgradePolicy = Field(default_factory=UpgradePolicy, description="upgrade candidates and products")
 
     @model_validator(mode="after")
     def _points_tiers(self) -> Policy:
