@@ -196,3 +196,30 @@ def test_upgrade_candidates_and_products_in_runs(ws):
         assert r["next_rate"] >= 0.1 and (r["lift"] is None or r["lift"] >= 1.1)
     p = products_for(ws, nbp[0]["customer_id"], locale="en")
     assert p["products"][0]["why"].startswith(f"{p['products'][0]['next_rate']:.0%} of ")
+
+
+def test_campaign_frozen_membership_and_evaluation(ws):
+    from tierwise.app.campaigns import create_campaign, evaluate_campaign, start_campaign
+
+    c = create_campaign(ws, "金卡提升", "rule", "tier_level < 4", date(2024, 11, 1), date(2024, 12, 31),
+                        control_share=0.25, seed=7)
+    started = start_campaign(ws, c["campaign_id"])
+    assert started["start_run_id"] == SnapshotStore(ws.snapshots).current().run_id
+    members = ws.store().campaign_members(c["campaign_id"])
+    assert len(members) == started["members"] > 0
+    assert abs(started["control"] - 0.25 * len(members)) <= len({m["stratum"] for m in members})
+    with pytest.raises(UserInputError, match="already started"):
+        start_campaign(ws, c["campaign_id"])
+    run_evaluation(ws, MONTHS[2])
+    ev = evaluate_campaign(ws, c["campaign_id"], min_group=10)
+    # recompute the upgrade rates of the two arms straight from the snapshots
+    start = {r["customer_id"]: r for r in snapshot(ws, "2024-10-31").to_pylist()}
+    now = {r["customer_id"]: r for r in snapshot(ws, "2024-11-30").to_pylist()}
+    arms = {m["customer_id"]: m["arm"] for m in members}
+    for arm, key in (("treatment", "mean_treatment"), ("control", "mean_control")):
+        ids = [cid for cid, a in arms.items() if a == arm]
+        want = sum(now[i]["tier_level"] > start[i]["tier_level"] for i in ids) / len(ids)
+        assert ev["overall"]["upgraded"][key] == pytest.approx(want)
+    rev = ev["overall"]["revenue"]
+    assert rev["status"] in ("ok", "not_enough_data") and rev["n_treatment"] + rev["n_control"] == len(members)
+    assert set(ev["by_tier"]) <= {"standard", "gold", "platinum", "diamond"}

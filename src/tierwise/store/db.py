@@ -74,6 +74,33 @@ runs = sa.Table(
 )
 
 
+campaigns = sa.Table(
+    "campaigns", metadata,
+    sa.Column("campaign_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("target_kind", sa.String(16), nullable=False),     # segment | candidates | rule
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("strategy", sa.Text, nullable=False),               # JSON: tasks and messages for servicing
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("control_share", sa.Float, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("strata", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),           # draft | started
+    sa.Column("start_run_id", sa.String(32)),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+campaign_members = sa.Table(
+    "campaign_members", metadata,
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.campaign_id"), primary_key=True),
+    sa.Column("customer_id", sa.String(64), primary_key=True),
+    sa.Column("arm", sa.String(16), nullable=False),
+    sa.Column("stratum", sa.String(200), nullable=False),
+)
+
+
 def _row_hash(prev: str, at: str, actor: str, action: str, target: str | None, detail: str | None,
               origin: str | None) -> str:
     payload = json.dumps([prev, at, actor, action, target, detail, origin], ensure_ascii=False)
@@ -153,6 +180,36 @@ class Store:
         if status:
             q = q.where(overrides.c.status == status)
         with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    # ------------------------------------------------------------------ campaigns
+    def add_campaign(self, row: dict) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(campaigns.insert().values(**row)).inserted_primary_key[0])
+
+    def get_campaign(self, campaign_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(campaigns).where(campaigns.c.campaign_id == campaign_id)).mappings().first()
+        return dict(r) if r else None
+
+    def list_campaigns(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(campaigns).order_by(campaigns.c.campaign_id)).mappings()]
+
+    def start_campaign(self, campaign_id: int, run_id: str, members: list[dict]) -> None:
+        """Freeze the membership and mark the campaign started, in one transaction."""
+        with self.engine.begin() as conn:
+            res = conn.execute(campaigns.update().where(campaigns.c.campaign_id == campaign_id,
+                                                        campaigns.c.status == "draft")
+                               .values(status="started", start_run_id=run_id))
+            if res.rowcount != 1:
+                raise RuntimeError("campaign is not a draft")
+            if members:
+                conn.execute(campaign_members.insert(), [{"campaign_id": campaign_id, **m} for m in members])
+
+    def campaign_members(self, campaign_id: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            q = sa.select(campaign_members).where(campaign_members.c.campaign_id == campaign_id)
             return [dict(r) for r in conn.execute(q).mappings()]
 
     # ------------------------------------------------------------------ audit
