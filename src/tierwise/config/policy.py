@@ -82,7 +82,7 @@ class HighRule(Strict):
 class RFMPolicy(Strict):
     """RFM scoring and segment map (``rfm:`` section)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="compute RFM scores and segments")
     bins: int = Field(5, ge=2, le=10, description="number of score levels; n = best")
     method: Literal["quantile", "thresholds"] = Field("quantile", description="quantile bins or explicit thresholds")
     recency: str = Field("recency_days", description="feature used for R (fewer days = better)")
@@ -107,7 +107,7 @@ class RFMPolicy(Strict):
 class ABCPolicy(Strict):
     """ABC / Pareto classes (``abc:`` section)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="compute ABC classes")
     value: Literal["revenue", "gross_sales", "profit"] = Field("revenue", description="value to rank by")
     classes: dict[str, float] = Field({"A": 80.0, "B": 95.0, "C": 100.0},
                                       description="class → upper bound of the cumulative share in %, in order; "
@@ -125,7 +125,7 @@ class ABCPolicy(Strict):
 class LifecyclePolicy(Strict):
     """Lifecycle stages (``lifecycle:`` section); see tierwise.analytics.lifecycle."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="compute lifecycle stages")
     new_days: int = Field(90, ge=1, description="first purchase at most this many days ago: new")
     churn_days: int = Field(365, ge=1, description="no purchase for more than this many days: churned")
     k: float = Field(2.0, gt=0, description="at risk beyond k × the customer's typical gap between purchases")
@@ -142,13 +142,15 @@ class LifecyclePolicy(Strict):
 
 
 class Label(Strict):
-    zh_CN: str = Field(alias="zh-CN")
-    en: str
+    """A label in both languages."""
+
+    zh_CN: str = Field(alias="zh-CN", description="Chinese label")
+    en: str = Field(description="English label")
 
 
 class RuleSegment(Strict):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="stable id")
-    label: Label
+    label: Label = Field(description="label shown to people")
     when: str = Field(description="condition in the rule language, e.g. aum_avg_3m >= 500000 AND age < 60")
 
 
@@ -156,9 +158,9 @@ class RuleSegmentation(Strict):
     """A named set of rule segments (``segments:`` list)."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="name; becomes the output column seg_<name>")
-    title: Label | None = None
+    title: Label | None = Field(None, description="title shown to people")
     mode: Literal["ordered", "tags"] = Field("ordered", description="ordered: first match wins; tags: every match")
-    rules: list[RuleSegment] = Field(min_length=1)
+    rules: list[RuleSegment] = Field(min_length=1, description="the segments and their conditions")
     default: str = Field("other", description="segment id of customers no rule matches (ordered mode)")
     default_label: Label = Field(default_factory=lambda: Label.model_validate({"zh-CN": "其他", "en": "Other"}),
                                  description="label of the default segment")
@@ -190,7 +192,7 @@ class RuleSegmentation(Strict):
 class LeadsPolicy(Strict):
     """Lead grading (``leads:`` section), for the realestate and b2b presets."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="grade leads")
     method: Literal["matrix", "source"] = Field("matrix", description="intent × ability matrix, or by lead source")
     style: Literal["grade", "cell"] = Field("grade", description="matrix letters, or cells A1 … C3")
     matrix: list[list[str]] = Field([["A", "A", "B"], ["A", "B", "C"], ["B", "C", "C"]],
@@ -213,7 +215,7 @@ class LeadsPolicy(Strict):
 class ClustersPolicy(Strict):
     """Data-driven clusters (``clusters:`` section); see tierwise.models.clustering."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="compute clusters")
     numeric: list[str] = Field(["purchase_days", "revenue", "recency_days"], description="numeric features")
     categorical: list[str] = Field([], description="categorical features (one-hot)")
     log: list[str] = Field(["revenue"], description="numeric features to log1p first (money)")
@@ -225,7 +227,7 @@ class ClustersPolicy(Strict):
 
 class TierLevel(Strict):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="stable id of the level")
-    label: Label
+    label: Label = Field(description="label shown to people")
     entry: float = Field(ge=0, description="entry threshold on the metric (≥ qualifies)")
     maintain: float | None = Field(None, ge=0, description="lower threshold to keep the level (default: entry)")
     deferral: int = Field(0, ge=0, description="consecutive periods below maintain before a downgrade")
@@ -234,7 +236,7 @@ class TierLevel(Strict):
 class TiersPolicy(Strict):
     """The tier ladder (``tiers:`` section); see tierwise.tiers.ladder for the semantics."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="evaluate the tier ladder in runs")
     metric: str = Field("aum_avg_3m", description="qualifying metric: a feature or an expression of features")
     unit: str = Field("¥", description="unit of the metric for explanations (¥, points, orders …)")
     calendar: Literal["monthly", "quarterly", "anniversary"] = Field(
@@ -263,7 +265,7 @@ class TiersPolicy(Strict):
 class ValuePolicy(Strict):
     """Customer value models joining the evaluation (``value:`` section)."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="fit the value models in runs")
     model: Literal["bgnbd", "pareto_nbd", "mbgnbd"] = Field("bgnbd", description="transaction model")
     spend: Literal["gamma_gamma", "mean"] = Field("gamma_gamma", description="spend model (or each customer's mean)")
     unit: Literal["D", "W"] = Field("W", description="time unit of the models (days or weeks)")
@@ -276,7 +278,7 @@ class ValuePolicy(Strict):
 class ChurnPolicy(Strict):
     """Early churn warnings (``churn:`` section); see tierwise.analytics.churn. Empty disables a rule."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="compute early churn warnings")
     p_alive_below: float | None = Field(0.3, ge=0, le=1, description="warn when P(alive) is below this")
     frequency_drop: float | None = Field(0.5, gt=0, le=1, description="warn when purchase days fall by this share")
     frequency_window_days: int = Field(90, description="window compared with the window before it")
@@ -288,7 +290,7 @@ class ChurnPolicy(Strict):
 class PointsPolicy(Strict):
     """Points (``points:`` section); see tierwise.analytics.points. Adds points_* features."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="compute points features")
     per_amount: float = Field(1.0, gt=0, description="points per unit of currency spent (rounded down)")
     category_multipliers: dict[str, float] = Field({}, description="product category → multiplier")
     tier_multipliers: dict[str, float] = Field({}, description="tier id → multiplier (tier in force at purchase)")
@@ -299,7 +301,7 @@ class PointsPolicy(Strict):
 class UpgradePolicy(Strict):
     """Upgrade candidates and next best product (``upgrade:`` section); see tierwise.upgrade."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="find upgrade candidates and next best products in runs")
     near_share: float = Field(0.20, gt=0, le=1, description="near candidates: gap within this share of the next entry threshold")
     potential_top: float = Field(0.20, gt=0, le=1, description="potential candidates: top share of CLV within their tier")
     horizon_periods: int = Field(3, ge=1, le=24, description="runs ahead over which the likelihood of closing the gap is measured")
