@@ -102,7 +102,7 @@ def build_checked(con, stage: str, table: Table, mapping: ColumnMapping, *, retu
     # one statement: typed columns and per-row checks are inlined (pipelined), and only the
     # narrow result (typed columns and the reason) is materialised
     pass1 = (f"WITH typed AS (SELECT _rec, {', '.join(selects)} FROM {stage}), "
-             f"pass1 AS (SELECT _rec, {', '.join(q(c.name) for c in table.columns)}, {reason} AS _reason, "
+             f"pass1 AS MATERIALIZED (SELECT _rec, {', '.join(q(c.name) for c in table.columns)}, {reason} AS _reason, "
              f"{column} AS _column, {source_column} AS _source_column, {value} AS _value FROM typed) ")
 
     key = [k for k in table.key if k in mapping.columns]
@@ -112,10 +112,13 @@ def build_checked(con, stage: str, table: Table, mapping: ColumnMapping, *, retu
         key_cols = ", ".join(q(k) for k in key)
         # a single optional key column (transaction_id) that is empty means "no key";
         # in a composite key an empty part is a value like any other (NULLs compare equal)
-        key_present = f"p.{q(key[0])} IS NOT NULL" if len(key) == 1 else "TRUE"
-        stage2_cases.append((f"{key_present} AND row_number() OVER (PARTITION BY p._reason IS NULL, "
-                             + ", ".join(f"p.{q(k)}" for k in key) + " ORDER BY p._rec) > 1",
-                             "duplicate_in_file", key[0]))
+        key_present = " AND ".join(f"{q(k)} IS NOT NULL" for k in key) if len(key) == 1 else "TRUE"
+        # the first occurrence of each repeated key among valid rows (a hash aggregate, no sort);
+        # later rows with that key are duplicates
+        on_dup = " AND ".join(f"p.{q(k)} IS NOT DISTINCT FROM d.{q(k)}" for k in key)
+        joins.append(f"LEFT JOIN (SELECT {key_cols}, min(_rec) AS _first FROM pass1 WHERE _reason IS NULL "
+                     f"AND {key_present} GROUP BY {key_cols} HAVING count(*) > 1) d ON {on_dup}")
+        stage2_cases.append(("d._first IS NOT NULL AND p._rec > d._first", "duplicate_in_file", key[0]))
         if existing_sql:
             on = " AND ".join(f"p.{q(k)} IS NOT DISTINCT FROM e.{q(k)}" for k in key)
             joins.append(f"LEFT JOIN (SELECT DISTINCT {key_cols}, TRUE AS _hit FROM ({existing_sql})) e ON {on}")
