@@ -39,7 +39,7 @@ def abc_classes(features: ir.Table, spec: ABCSpec | None = None) -> ir.Table:
     """``customer_id``, ``abc_value`` and ``abc_class`` for every customer of ``features``."""
     spec = spec or ABCSpec()
     cents = (features[spec.value].fill_null(0) * 100).cast("int64")
-    t = features.select("customer_id", c=cents)
+    t = features.select("customer_id", c=cents, v=features[spec.value].fill_null(0))
     pos = t.filter(t.c > 0)
     total = pos.c.sum().as_scalar()
     g = pos.group_by("c").aggregate(cnt=ibis._.count())
@@ -64,7 +64,7 @@ def abc_classes(features: ir.Table, spec: ABCSpec | None = None) -> ir.Table:
     out = t.left_join(ks, "customer_id").drop("customer_id_right")
     out = out.mutate(k=out.k.fill_null(last))
     name = ibis.cases(*[(out.k == i, label) for i, (label, _) in enumerate(spec.classes)])
-    return out.select("customer_id", abc_value=(out.c.cast("decimal(38, 2)") / 100), abc_class=name)
+    return out.select("customer_id", abc_value=out.v, abc_class=name)
 
 
 def abc_summary(classes: ir.Table) -> ir.Table:
@@ -74,5 +74,6 @@ def abc_summary(classes: ir.Table) -> ir.Table:
     n = c.count().as_scalar()
     return c.group_by("abc_class").aggregate(
         customers=c.count(), value=c.abc_value.sum(),
-    ).mutate(customer_share=ibis._.customers / n, value_share=ibis._.value.cast("float64") / pos_total.cast("float64")
+    ).mutate(customer_share=ibis._.customers.cast("float64") / n.cast("float64"),
+             value_share=ibis._.value.cast("float64") / pos_total.cast("float64")
              ).order_by("abc_class")

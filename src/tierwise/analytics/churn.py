@@ -59,5 +59,5 @@ def churn_warnings(t: ir.Table, spec: ChurnSpec) -> ir.Table:
     joined = parts[0]
     for p in parts[1:]:
         joined = joined.concat(p)
-    count = sum((cond.fill_null(False).cast("int64") for _, cond in rules), ibis.literal(0, "int64"))
+    count = sum((ibis.ifelse(cond.fill_null(False), 1, 0) for _, cond in rules), ibis.literal(0, "int64"))
     return t.mutate(churn_warnings=joined.re_replace(",$", "").nullif(""), churn_warning_count=count)

@@ -90,9 +90,9 @@ def _transactions_features(txn: ir.Table, as_of: date, spec: FeatureSpec) -> ir.
     aggs = {
         "first_purchase_day": t.day.min(where=is_buy),
         "last_purchase_day": t.day.max(where=is_buy),
-        "purchase_count": is_buy.cast("int64").sum(),
+        "purchase_count": t.amount.count(where=is_buy),
         "purchase_days": t.day.nunique(where=is_buy),
-        "return_count": (t.amount < 0).cast("int64").sum(),
+        "return_count": t.amount.count(where=t.amount < 0),
         "revenue": t.amount.sum(),
         "gross_sales": t.amount.sum(where=is_buy),
         "profit": t.profit.sum(),
@@ -170,8 +170,8 @@ def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpe
     asof = day_of(as_of)
     cust = tables["customers"]
     # ages from birthdays: whole years, computed from y/m/d so leap days are exact
-    age = (ibis.literal(as_of.year) - cust.birthday.year()
-           - ((cust.birthday.month() * 100 + cust.birthday.day()) > (as_of.month * 100 + as_of.day)).cast("int64"))
+    not_yet = (cust.birthday.month() * 100 + cust.birthday.day()) > (as_of.month * 100 + as_of.day)
+    age = ibis.literal(as_of.year) - cust.birthday.year() - ibis.ifelse(not_yet, 1, 0)
     out = cust.select(
         "customer_id",
         open_date=cust.open_date,

@@ -80,10 +80,10 @@ def _threshold_scores(base: ir.Table, dim: str, value: str, n: int, edges: tuple
         raise ValueError(f"rfm → thresholds → {dim}: give {n - 1} ascending edges (got {list(edges)})")
     col = base[value]
     if dim == "R":
-        count = sum(((col > e).cast("int64") for e in edges), ibis.literal(0))
+        count = sum((ibis.ifelse(col > e, 1, 0) for e in edges), ibis.literal(0))
         score = n - count
     else:
-        count = sum(((col >= e).cast("int64") for e in edges), ibis.literal(0))
+        count = sum((ibis.ifelse(col >= e, 1, 0) for e in edges), ibis.literal(0))
         score = 1 + count
     return base.select("customer_id", **{f"{dim.lower()}_score": score.cast("int64")})
 

@@ -1,8 +1,8 @@
 """Ibis backends besides the embedded DuckDB: PostgreSQL and Spark (PySpark), and loading data into them.
 
 Together with :mod:`tierwise.engine` this is the only module that imports engine drivers
-(``pyspark``, ``psycopg`` through Ibis). The drivers are imported when a function needs
-them, so importing this module costs nothing.
+(``pyspark`` directly, ``psycopg`` through Ibis). They are imported inside the functions
+that need them, so importing this module costs nothing.
 
 :func:`load_canonical` puts canonical Arrow tables (see :mod:`tierwise.samples`) on any of
 the three backends with the canonical column types — money ``DECIMAL(18,2)``, dates,
@@ -44,12 +44,13 @@ def canonical_arrow_schema(table: Table) -> pa.Schema:
 
 
 def spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4, driver_memory: str = "1g",
-                  scratch: Path | None = None, app_name: str = "tierwise"):
+                  scratch: Path | None = None, app_name: str = "tierwise", java_options: str | None = None):
     """A local SparkSession for embedded use and tests: UTC session time zone, no UI, few shuffle partitions.
 
     ``scratch`` receives Spark's warehouse and local (spill) folders, so nothing is written to
-    the current folder. The session is created with ``getOrCreate``: within one process there
-    is one session; call ``.stop()`` on it when done.
+    the current folder. ``java_options`` go to the driver JVM (it is started by the first
+    call in a process, so later calls cannot change them). The session is created with
+    ``getOrCreate``: within one process there is one session; call ``.stop()`` on it when done.
     """
     from pyspark.sql import SparkSession
 
@@ -62,6 +63,8 @@ def spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4, driv
                .config("spark.driver.memory", driver_memory)
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.adaptive.enabled", "true"))
+    if java_options:
+        builder = builder.config("spark.driver.extraJavaOptions", java_options)
     if scratch is not None:
         scratch = Path(scratch)
         scratch.mkdir(parents=True, exist_ok=True)

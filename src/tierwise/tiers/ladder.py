@@ -74,7 +74,7 @@ def qualifying_level(metric: ir.NumericValue, ladder: Ladder) -> ir.IntegerValue
     m = metric.cast("float64")
     q = ibis.literal(0, "int64")
     for i, lv in enumerate(ladder.levels[1:], start=1):
-        q = q + (m >= lv.entry).fill_null(False).cast("int64")
+        q = q + ibis.ifelse((m >= lv.entry).fill_null(False), 1, 0)
     return q
 
 
