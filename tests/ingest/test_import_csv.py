@@ -213,3 +213,19 @@ def test_reconciliation_is_stored_and_audited(ws_with_customers):
     assert rec["rows_read"] == 4
     ok, broken = ws.store().verify_audit()
     assert ok and broken is None
+
+
+def test_store_record_recovered_after_a_kill_between_commit_and_record(ws_with_customers, tmp_path, today):
+    import sqlalchemy as sa
+
+    from tierwise.app.importing import recover_import_records
+
+    ws = ws_with_customers
+    store = ws.store()
+    with store.engine.begin() as c:            # as if the process died right after the manifest switch
+        c.execute(sa.text("DELETE FROM imports"))
+    assert store.list_imports() == []
+    assert recover_import_records(ws) == ["imp-000001"]
+    assert store.list_imports()[0]["accepted"] == 4
+    assert store.audit_entries()[-1]["action"] == "import.recovered"
+    assert recover_import_records(ws) == []      # idempotent

@@ -57,6 +57,7 @@ def import_table(ws: Workspace, table_name: str, location: str, *, mode: str | N
     with ws.lock(f"import {table_name}"):
         area = ws.data
         area.remove_orphans()
+        recover_import_records(ws)
         import_id = area.next_import_id()
         con = connect_duckdb(ws.scratch, threads=ws.settings.threads, memory_limit=ws.settings.memory_limit)
         try:
@@ -118,6 +119,29 @@ def import_table(ws: Workspace, table_name: str, location: str, *, mode: str | N
         store.record_import(rec)
         store.audit(actor, "import.committed", f"{table_name}:{import_id}", _audit_detail(rec))
     return rec
+
+
+def recover_import_records(ws: Workspace) -> list[str]:
+    """Record committed imports the store lacks (a process killed between the commit and the record).
+
+    The batch's own ``reconciliation.json`` is the record; the audit log notes the recovery.
+    """
+    store = ws.store()
+    known = store.import_ids()
+    recovered = []
+    area = ws.data
+    manifest = area.manifest()
+    for table, ids in manifest.current.items():
+        for iid in ids:
+            path = area.batch_dir(table, iid) / "reconciliation.json"
+            if iid in known or not path.exists():
+                continue
+            rec = json.loads(path.read_text(encoding="utf-8"))
+            rec.setdefault("finished_at", datetime.now(timezone.utc).isoformat())
+            store.record_import(rec)
+            store.audit("system", "import.recovered", f"{table}:{iid}", _audit_detail(rec))
+            recovered.append(iid)
+    return recovered
 
 
 def _audit_detail(rec: dict) -> dict:

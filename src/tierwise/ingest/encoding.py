@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from pathlib import Path
 
 from tierwise.errors import SourceReadError
@@ -19,6 +20,7 @@ from tierwise.errors import SourceReadError
 BOM = codecs.BOM_UTF8
 _PROBE = 1 << 20  # 1 MiB
 DELIMITERS = [",", "\t", ";", "|"]
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def detect_encoding(path: Path) -> str:
@@ -41,9 +43,9 @@ def detect_encoding(path: Path) -> str:
             block = fh.read(_PROBE)
             if not block:
                 return "utf-8"  # pure ASCII
-            first = next((i for i, b in enumerate(block) if b >= 0x80), None)
-            if first is None:
+            if block.isascii():
                 continue
+            first = _NON_ASCII.search(block).start()
             window = block[first:first + 4096]
             more = fh.read(8)  # complete a multi-byte character cut at the block end
             window = (window + more) if len(block) - first <= 4096 else window

@@ -28,7 +28,8 @@ def write_quarantine(con, source: Source, checked: str, table: Table, out: Path)
     recs = np.array([r[0] for r in con.execute(f"SELECT _rec FROM {checked} WHERE _reason IS NOT NULL").fetchall()],
                     dtype=np.int64)
     rows = source.row_numbers(recs) if len(recs) else np.array([], dtype=np.int64)
-    con.register("_qrows", pa.table({"_rec": recs, "_row": rows}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _qrows AS SELECT unnest(?::BIGINT[]) AS _rec, unnest(?::BIGINT[]) AS _row",
+                [recs.tolist(), np.asarray(rows, dtype=np.int64).tolist()])
     src_cols = ", ".join(f"s.{q(h)}" for h in source.headers)
     tmp = out.with_name(f"_{out.name}.tmp")
     con.execute(f"""COPY (
@@ -37,7 +38,7 @@ def write_quarantine(con, source: Source, checked: str, table: Table, out: Path)
                {src_cols}{', ' if src_cols else ''}CAST(NULL AS VARCHAR) AS raw_line
         FROM {checked} c JOIN _qrows r USING (_rec) JOIN {source.table} s USING (_rec)
         ORDER BY r._row) TO {sql_str(str(tmp))} (FORMAT csv, HEADER true)""")
-    con.unregister("_qrows")
+    con.execute("DROP TABLE IF EXISTS _qrows")
     n = len(recs)
     with open(out, "w", encoding="utf-8-sig", newline="") as fout:
         with open(tmp, encoding="utf-8", newline="") as fin:

@@ -140,7 +140,8 @@ def _read_delimited(con, path: Path, table: str, known: set[str], scratch: Path)
                               hint="check that the file is a delimited text export with a header row") from None
     headers = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
     _add_record_index(con, table)
-    rows = con.execute(f"SELECT line, error_type, error_message, csv_line FROM {rejects} ORDER BY line").fetchall()
+    rows = con.execute(f"SELECT line, error_type, error_message, csv_line FROM {rejects} "
+                       f"ORDER BY line, column_idx").fetchall()
     structural, seen = [], set()
     for line, et, msg, raw in rows:  # the engine logs one entry per missing column: keep one per line
         if line not in seen:

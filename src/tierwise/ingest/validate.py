@@ -124,7 +124,7 @@ def build_checked(con, stage: str, table: Table, mapping: ColumnMapping, *, retu
             joins.append(f"LEFT JOIN (SELECT DISTINCT {key_cols}, TRUE AS _hit FROM ({existing_sql})) e ON {on}")
             stage2_cases.append(("e._hit", "duplicate_existing", key[0]))
     if table.customer_ref and customers_sql:
-        joins.append(f"LEFT JOIN (SELECT DISTINCT customer_id, TRUE AS _known FROM ({customers_sql})) c "
+        joins.append(f"LEFT JOIN (SELECT customer_id, TRUE AS _known FROM ({customers_sql})) c "
                      f"ON p.customer_id = c.customer_id")
         stage2_cases.append(("c._known IS NULL", "unknown_customer", "customer_id"))
     if not stage2_cases:
