@@ -102,9 +102,12 @@ def boolean(v: str) -> str:
 def timestamp(v: str) -> str:
     """TIMESTAMP from the date formats above, or an Excel serial day number (1900 system)."""
     fmts = ", ".join(f"'{f}'" for f in DATE_FORMATS)
-    # ISO dates and date-times (the common case) cast directly
+    # the common shapes parse with their one format; only other text tries the whole list
     iso = (f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}( [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}})?') "
-           f"THEN try_cast({v} AS TIMESTAMP) END")
+           f"THEN try_cast({v} AS TIMESTAMP) "
+           f"WHEN regexp_full_match({v}, '[0-9]{{4}}/[0-9]{{1,2}}/[0-9]{{1,2}}') THEN try_strptime({v}, '%Y/%m/%d') "
+           f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}') THEN try_strptime({v}, '%Y-%m-%d') "
+           f"WHEN regexp_full_match({v}, '[0-9]{{8}}') THEN try_strptime({v}, '%Y%m%d') END")
     serial = (f"CASE WHEN regexp_matches({v}, '^[0-9]{{1,5}}(\\.[0-9]+)?$') AND try_cast({v} AS DOUBLE) >= 1 "
               f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(try_cast({v} AS DOUBLE) * 86400000000) AS BIGINT)) END")
     return f"coalesce({iso}, try_strptime({v}, [{fmts}]), {serial})"
