@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import pyarrow as pa
+
 Kind = Literal["id", "text", "category", "date", "timestamp", "money", "integer", "number", "boolean"]
 
 #: SQL type used for each kind in the engine and in Parquet
@@ -30,6 +32,19 @@ SQL_TYPES: dict[str, str] = {
     "integer": "BIGINT",
     "number": "DOUBLE",
     "boolean": "BOOLEAN",
+}
+
+#: Arrow type stored for each kind (Parquet files, snapshots, generated data)
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "id": pa.string(),
+    "text": pa.string(),
+    "category": pa.string(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "money": pa.decimal128(18, 2),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
 }
 
 
@@ -100,6 +115,10 @@ class Table:
 
     def personal_columns(self) -> list[Column]:
         return [c for c in self.columns if c.personal]
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema of the table, columns in canonical order."""
+        return pa.schema([pa.field(c.name, ARROW_TYPES[c.kind]) for c in self.columns])
 
 
 C = Column

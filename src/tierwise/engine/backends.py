@@ -19,28 +19,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tierwise.canonical import TABLES, Table
+from tierwise.canonical import ARROW_TYPES, TABLES, Table
 
 __all__ = ["ARROW_TYPES", "canonical_arrow_schema", "spark_session", "ibis_pyspark", "ibis_postgres",
            "load_arrow", "load_canonical"]
 
-#: Arrow type of each canonical column kind (mirrors :data:`tierwise.canonical.SQL_TYPES`)
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "id": pa.string(),
-    "text": pa.string(),
-    "category": pa.string(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-    "money": pa.decimal128(18, 2),
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "boolean": pa.bool_(),
-}
-
-
 def canonical_arrow_schema(table: Table) -> pa.Schema:
     """The Arrow schema of a canonical table, columns in canonical order."""
-    return pa.schema([pa.field(c.name, ARROW_TYPES[c.kind]) for c in table.columns])
+    return table.arrow_schema()
 
 
 def spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4, driver_memory: str = "1g",

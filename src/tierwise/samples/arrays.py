@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from tierwise.canonical import TABLES
+from tierwise.canonical import ARROW_TYPES, TABLES
 
 __all__ = [
     "ARROW_TYPES",
@@ -40,27 +40,13 @@ __all__ = [
     "timestamps",
 ]
 
-#: Arrow type stored for each canonical kind (mirrors ``canonical.SQL_TYPES``)
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "id": pa.string(),
-    "text": pa.string(),
-    "category": pa.string(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-    "money": pa.decimal128(18, 2),
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "boolean": pa.bool_(),
-}
-
-
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of a canonical table.
 
     >>> arrow_schema("transactions").field("amount").type
     Decimal128Type(decimal128(18, 2))
     """
-    return pa.schema([pa.field(c.name, ARROW_TYPES[c.kind]) for c in TABLES[table].columns])
+    return TABLES[table].arrow_schema()
 
 
 def _validity(valid: np.ndarray | None) -> pa.Buffer | None:
