@@ -78,12 +78,13 @@ def _tier_history(ib, ws: Workspace, as_of: date):
     from tierwise.snapshots.store import SnapshotStore
     from tierwise.analytics.days import day_of
 
-    snaps = [s for s in SnapshotStore(ws.snapshots).in_force() if s.as_of < as_of]
+    store = SnapshotStore(ws.snapshots)
+    snaps = [s for s in store.in_force() if s.as_of < as_of]
     if not snaps:
         return None
     files = []
     for i, s in enumerate(snaps):
-        path = SnapshotStore(ws.snapshots).path(s.run_id) / "customers.parquet"
+        path = store.path(s.run_id) / "customers.parquet"
         nxt = day_of(snaps[i + 1].as_of) + 1 if i + 1 < len(snaps) else 10**7
         files.append(f"SELECT customer_id, tier, {day_of(s.as_of) + 1} AS from_day, {nxt} AS to_day "
                      f"FROM read_parquet('{path.as_posix()}') WHERE tier IS NOT NULL")

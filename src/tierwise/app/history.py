@@ -34,8 +34,8 @@ def distribution_over_time(ws: Workspace) -> list[dict]:
     snaps = SnapshotStore(ws.snapshots)
     out = []
     for s in snaps.in_force():
-        t = snaps.read(s.run_id).select(["tier"]) if "tier" in snaps.read(s.run_id).schema.names else None
-        if t is None:
+        t = snaps.read(s.run_id)
+        if "tier" not in t.column_names:
             continue
         counts = {d["values"]: d["counts"] for d in t["tier"].value_counts().to_pylist()}
         out.append({"as_of": s.as_of.isoformat(), "run_id": s.run_id, "tiers": counts})

@@ -53,7 +53,7 @@ def evaluate_tiers(customers: pa.Table, previous: pa.Table | None, tp: TiersPoli
             res = res.left_join(prev.select("customer_id", tier_level_prev="tier_level"), "customer_id").drop(
                 "customer_id_right")
         else:
-            res = res.mutate(tier_level_prev=res.tier_computed.cast("int64").nullif(res.tier_computed))
+            res = res.mutate(tier_level_prev=ibis.null("int64"))
         event = ibis.cases(
             (res.tier_level_prev.isnull(), "new"),
             (res.tier_level > res.tier_level_prev, "upgrade"),

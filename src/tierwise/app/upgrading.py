@@ -6,7 +6,6 @@ from datetime import date
 
 import pyarrow as pa
 
-from tierwise.analytics.days import day_number, day_of
 from tierwise.config.policy import Policy
 from tierwise.engine import connect_duckdb, ibis_duckdb
 from tierwise.snapshots.store import SnapshotStore
@@ -59,7 +58,6 @@ def upgrade_tables(customers: pa.Table, holdings_files: list[str], policy: Polic
         out = {"candidates": ib.to_pyarrow(cand)}
         if holdings_files:
             flist = ", ".join("'" + f.replace("'", "''") + "'" for f in holdings_files)
-            asof = day_of(as_of)
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _held AS
                 SELECT DISTINCT customer_id, CAST({up.products_by} AS VARCHAR) AS product FROM read_parquet([{flist}])
                 WHERE {up.products_by} IS NOT NULL
@@ -72,7 +70,6 @@ def upgrade_tables(customers: pa.Table, holdings_files: list[str], policy: Polic
                                      ProductSpec(up.products_by, up.min_support, up.min_lift, up.max_products))
             out["next_best_products"] = ib.to_pyarrow(nbp.order_by(["customer_id", "nbp_rank"]))
             out["cross_sell"] = ib.to_pyarrow(cross_sell_ratio(held, tiers).order_by("customer_id"))
-            del asof
         return out
     finally:
         con.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tierwise.app.classify import classify_workspace
+from tierwise.app.history import tier_levels
 from tierwise.app.tiering import evaluate_tiers
 from tierwise.app.workspace import Workspace
 from tierwise.config.policy import load_policy
@@ -34,7 +35,7 @@ def what_if(ws: Workspace, policy_path: str | Path, actor: str = "cli") -> dict:
     now = snaps.read(current.run_id)
     cur_tier = dict(zip(now["customer_id"].to_pylist(), now["tier"].to_pylist())) if "tier" in now.column_names else {}
     new_levels = [lv.id for lv in proposed.tiers.levels]
-    cur_levels = list(dict.fromkeys([*_levels_of(snaps, current.run_id), *sorted(set(cur_tier.values()) - {None})]))
+    cur_levels = list(dict.fromkeys([*tier_levels(ws, current), *sorted(set(cur_tier.values()) - {None})]))
     none = "(none)"
     counts = {r: {c: 0 for c in [*new_levels, none]} for r in [*cur_levels, none]}
     for cid, t_new in zip(new["customer_id"].to_pylist(), new["tier"].to_pylist()):
@@ -52,8 +53,3 @@ def what_if(ws: Workspace, policy_path: str | Path, actor: str = "cli") -> dict:
             "columns": [*new_levels, none], "counts": counts, "moved": moved,
             "upgrades": up if same_ladder else None, "downgrades": down if same_ladder else None}
 
-
-def _levels_of(snaps: SnapshotStore, run_id: str) -> list[str]:
-    from tierwise.config.policy import parse_policy
-    text = (snaps.path(run_id) / "policy.yaml").read_text(encoding="utf-8")
-    return [lv.id for lv in parse_policy(text).tiers.levels]

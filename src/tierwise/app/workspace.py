@@ -17,7 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -50,6 +50,7 @@ class Settings(BaseModel):
 class Workspace:
     root: Path
     settings: Settings
+    _store: Store | None = field(default=None, repr=False, compare=False)
 
     # -------------------------------------------------------------- paths
     @property
@@ -76,7 +77,10 @@ class Workspace:
         return load_policy(self.policy_path)
 
     def store(self) -> Store:
-        return open_store(self.settings.store_url.replace("{workspace}", str(self.root.resolve())))
+        """The operational store, opened (and its schema created) once per workspace object."""
+        if self._store is None:
+            self._store = open_store(self.settings.store_url.replace("{workspace}", str(self.root.resolve())))
+        return self._store
 
     @contextmanager
     def lock(self, what: str):
