@@ -558,6 +558,14 @@ def demo_cmd(
         out.print(t("demo_done", None, path=str(directory)))
 
 
+# Commands of other areas live in their own modules (one per area, so that they can grow
+# independently) and add themselves to ``app`` here. Their heavy imports stay inside the commands.
+from tierwise.cli import backup as _backup, report as _report, tasks as _tasks, web as _web  # noqa: E402
+
+for _area in (_tasks, _web, _report, _backup):
+    _area.register(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: runs the app and turns user errors into messages and exit codes."""
     try:

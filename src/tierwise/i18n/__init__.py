@@ -65,6 +65,22 @@ REASONS: dict[str, tuple[str, str]] = {
 MESSAGES.update({f"reason.{code}": texts for code, texts in REASONS.items()})
 
 
+def _merge_catalogs() -> None:
+    """Each area keeps its texts in its own catalog module (``i18n/<area>.py`` with a ``MESSAGES``
+    dict of the same shape); a key defined twice is a bug."""
+    from importlib import import_module
+
+    for area in ("servicing", "web", "reports", "trust"):
+        catalog = import_module(f"tierwise.i18n.{area}").MESSAGES
+        clash = sorted(set(catalog) & set(MESSAGES))
+        if clash:
+            raise RuntimeError(f"i18n keys defined twice: {clash}")
+        MESSAGES.update(catalog)
+
+
+_merge_catalogs()
+
+
 def default_locale() -> str:
     env = os.environ.get("TIERWISE_LANG", "")
     if env.lower().startswith("zh"):

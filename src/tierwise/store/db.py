@@ -13,7 +13,9 @@ from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from tierwise.store.auth import AuthStore
+from tierwise.store.meta import metadata
+from tierwise.store.servicing import ServicingStore
 
 imports = sa.Table(
     "imports", metadata,
@@ -107,8 +109,11 @@ def _row_hash(prev: str, at: str, actor: str, action: str, target: str | None, d
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-class Store:
-    """Access to the operational database (one per workspace)."""
+class Store(AuthStore, ServicingStore):
+    """Access to the operational database (one per workspace).
+
+    Each area keeps its tables and methods in its own module (``store/auth.py``,
+    ``store/servicing.py``) as a mixin over the same ``engine`` and ``metadata``."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine

@@ -1,0 +1,3 @@
+"""User-facing text of the trust area: key → (en, zh-CN)."""
+
+MESSAGES: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,3 @@
+"""User-facing text of the web area: key → (en, zh-CN)."""
+
+MESSAGES: dict[str, tuple[str, str]] = {}
