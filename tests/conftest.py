@@ -32,3 +32,42 @@ def make_workspace(tmp_path: Path):
 @pytest.fixture
 def ws(make_workspace):
     return make_workspace("bank")
+
+
+def in_ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL server for the whole test session (tests/parity/pgserver.py).
+
+    Fails in CI, skips locally when no server binaries are installed."""
+    from parity.pgserver import NoPostgres, start_server
+
+    try:
+        server = start_server()
+    except NoPostgres as exc:
+        if in_ci():
+            pytest.fail(f"these tests need PostgreSQL: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A SQLAlchemy URL of a new, empty PostgreSQL database on the session's server."""
+    import re
+
+    import psycopg
+
+    kw = pg_server.connect_kwargs()
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + f"_{id(request) % 100000}"
+    with psycopg.connect(host=kw["host"], port=kw["port"], user=kw["user"], dbname=kw["database"],
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://{kw['user']}@{kw['host']}:{kw['port']}/{name}"

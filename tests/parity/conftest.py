@@ -25,7 +25,6 @@ from tierwise.engine import connect_duckdb, ibis_duckdb, register_canonical
 from tierwise.engine.backends import (canonical_arrow_schema, ibis_postgres, ibis_pyspark, load_arrow,
                                       load_canonical, spark_session)
 
-from .pgserver import NoPostgres, start_server
 
 BACKENDS = ("duckdb", "postgres", "pyspark")
 
@@ -119,19 +118,6 @@ def _duckdb_factory(scratch: Path):
 @pytest.fixture(scope="session")
 def reference(scratch) -> ReferenceEngine:
     return ReferenceEngine("reference", _duckdb_factory(scratch))
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """A real PostgreSQL server for the session (fails in CI, skips locally when none is installed)."""
-    try:
-        server = start_server()
-    except NoPostgres as exc:
-        if in_ci():
-            pytest.fail(f"parity suite needs PostgreSQL: {exc}", pytrace=False)
-        pytest.skip(str(exc))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

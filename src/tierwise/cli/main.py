@@ -13,6 +13,7 @@ code  meaning
 3     an import was refused (too many rejected rows); nothing changed
 4     a model did not converge
 5     the workspace is busy (another command is writing)
+6     the audit log does not verify (``tierwise audit verify``)
 ====  ==========================================================
 """
 
@@ -569,7 +570,9 @@ for _area in (_tasks, _web, _report, _backup):
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: runs the app and turns user errors into messages and exit codes."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)  # click returns the code of a typer.Exit here
+        if isinstance(rc, int) and rc:
+            return rc
     except TierwiseError as exc:
         err.print(f"[bold red]{t('error')}:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
         if exc.hint:
