@@ -14,6 +14,7 @@ code  meaning
 4     a model did not converge
 5     the workspace is busy (another command is writing)
 6     the audit log does not verify (``tierwise audit verify``)
+8     the disk is full, or the workspace folder is read-only (nothing was half-written)
 ====  ==========================================================
 """
 
@@ -587,7 +588,14 @@ def main(argv: list[str] | None = None) -> int:
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             return exc.exit_code
-        raise
+        from tierwise.errors import storage_error
+
+        storage = storage_error(exc)  # a full disk or a read-only folder is the user's to fix: no traceback
+        if storage is None:
+            raise
+        err.print(f"[bold red]{t('error')}:[/] {storage.message}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[yellow]{t('hint')}:[/] {storage.hint}", highlight=False, soft_wrap=True)
+        return storage.exit_code
     return 0
 
 
