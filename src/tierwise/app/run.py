@@ -113,6 +113,9 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
         store.record_run(record)
         store.audit(actor, "run.published", run_id, {"as_of": as_of.isoformat(), "digest": info.digest,
                                                       "customers": customers.num_rows})
+    if policy.servicing.enabled:   # the snapshot is published whatever happens here
+        from tierwise.app.servicing_generate import generate_after_run
+        record["servicing"] = generate_after_run(ws, as_of, actor=actor)
     return record
 
 

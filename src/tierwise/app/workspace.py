@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tierwise.app.servicing_outbox import ChannelSettings
 from tierwise.config.policy import Policy, load_policy
 from tierwise.config.presets import render_preset
 from tierwise.errors import ConcurrencyError, UserInputError, WorkspaceError
@@ -44,6 +45,8 @@ class Settings(BaseModel):
                            description="SQLAlchemy URL of the operational store; {workspace} is the folder")
     threads: int | None = Field(None, ge=1, description="engine threads (default: all cores)")
     memory_limit: str | None = Field(None, description="engine memory limit such as '12GB' (default: 80 % of RAM)")
+    channels: ChannelSettings = Field(default_factory=ChannelSettings,
+                                      description="message channels: SMTP, webhook, SMS export (deployment settings)")
 
 
 @dataclass
@@ -124,6 +127,8 @@ def init_workspace(path: str | Path, preset: str, *, force: bool = False) -> Wor
     ws = Workspace(root, settings)
     store = ws.store()
     store.audit("system", "workspace.init", str(root), {"preset": preset})
+    from tierwise.app.users import create_first_admin   # the first admin, with a one-time password
+    create_first_admin(ws)
     return ws
 
 

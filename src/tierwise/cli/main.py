@@ -14,6 +14,7 @@ code  meaning
 4     a model did not converge
 5     the workspace is busy (another command is writing)
 6     the audit log does not verify (``tierwise audit verify``)
+7     not allowed: not logged in, locked out, or the role may not do this
 8     the disk is full, or the workspace folder is read-only (nothing was half-written)
 ====  ==========================================================
 """
@@ -81,6 +82,7 @@ def init_cmd(
     init_workspace(directory, preset, force=force)
     loc = _locale(directory)
     out.print(t("workspace_created", loc, path=str(directory), preset=preset))
+    _print_first_admin(directory, loc)
     out.print(t("next_import", loc, path=str(directory)))
 
 
@@ -542,22 +544,57 @@ def campaign_evaluate(directory: Annotated[Path, typer.Argument()], campaign_id:
 def demo_cmd(
     directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path("tierwise-demo"),
     preset: Annotated[str, typer.Option(help="bank, retail, realestate, b2b or distributor")] = "bank",
-    customers: Annotated[int, typer.Option(help="number of customers to generate")] = 2000,
+    customers: Annotated[int, typer.Option(help="number of customers to generate")] = 1000,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    months: Annotated[int, typer.Option(help="monthly runs of history (0: import only)")] = 12,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
 ) -> None:
-    """Create a workspace, generate sample data (the messy Chinese export for the bank), import it."""
-    from tierwise.app.demo import run_demo
+    """The whole loop on generated data: import (the messy Chinese export for the bank), monthly runs,
+    service tasks, the HTML report and the Excel export."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    def show(rec: dict) -> None:
-        if not as_json:
-            render_reconciliation(rec, None if preset != "b2b" else "en")
+    from tierwise.app.demo import STEPS, run_demo
 
-    summary = run_demo(directory, preset=preset, n_customers=customers, seed=seed, on_import=show)
+    loc = None if preset != "b2b" else "en"
+
+    imports: list[dict] = []   # reconciliations, shown once the progress bar is gone
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=err, disable=as_json, transient=True) as bar:
+        weights = {"import": 20, "runs": 70, "tasks": 2, "report": 4, "export": 4}   # rough shares of the time
+        task = bar.add_task("demo", total=sum(weights.values()))
+
+        def step(name: str, done: int, total: int) -> None:
+            before = sum(weights[s] for s in STEPS[:STEPS.index(name)])
+            bar.update(task, completed=before + weights[name] * (done / total if total else 0),
+                       description=f"{t('demo.step.' + name, loc)} {done}/{total}" if name == "runs"
+                       else t("demo.step." + name, loc))
+
+        summary = run_demo(directory, preset=preset, n_customers=customers, seed=seed, months=months,
+                           on_import=imports.append, on_step=step)
     if as_json:
+        from tierwise.app.users import take_one_time_password
+        summary["admin"] = {"username": "admin", "one_time_password": take_one_time_password(directory)}
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     else:
-        out.print(t("demo_done", None, path=str(directory)))
+        for rec in imports:
+            render_reconciliation(rec, loc)
+        out.print(t("demo_done", loc, path=str(directory)))
+        if summary["report"]:
+            out.print(t("demo.files", loc, report=summary["report"], workbook=summary["export"]), soft_wrap=True)
+            out.print(t("demo.open", loc, report=summary["report"]), soft_wrap=True)
+        out.print(t("demo.took", loc, runs=len(summary["runs"]), seconds=summary["timings"]["total"]))
+        out.print(t("demo.serve", loc, path=str(directory)), soft_wrap=True)
+        _print_first_admin(directory, loc)
+
+
+def _print_first_admin(directory: Path, loc: str | None) -> None:
+    """Show the first admin's one-time password (created by init; shown once, never stored)."""
+    from tierwise.app.users import take_one_time_password
+
+    password = take_one_time_password(directory)
+    if password:
+        out.print(t("web.first_admin", loc, username="admin", password=password), highlight=False, soft_wrap=True)
 
 
 # Commands of other areas live in their own modules (one per area, so that they can grow

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tierwise.canonical import TABLES
+from tierwise.config.servicing import ServicingPolicy
 from tierwise.config.yamlloc import load_yaml_with_marks
 from tierwise.errors import PolicyError, did_you_mean
 
@@ -340,12 +341,33 @@ class Policy(Strict):
     churn: ChurnPolicy = Field(default_factory=ChurnPolicy, description="early churn warnings")
     points: PointsPolicy = Field(default_factory=PointsPolicy, description="points (积分)")
     upgrade: UpgradePolicy = Field(default_factory=UpgradePolicy, description="upgrade candidates and products")
+    servicing: ServicingPolicy = Field(default_factory=ServicingPolicy,
+                                       description="service plans, tasks, messages and alerts (see config/servicing.py)")
 
     @model_validator(mode="after")
     def _points_tiers(self) -> Policy:
         unknown = set(self.points.tier_multipliers) - {lv.id for lv in self.tiers.levels}
         if self.points.enabled and unknown:
             raise ValueError(f"points → tier_multipliers: unknown tiers {sorted(unknown)}")
+        return self
+
+    @model_validator(mode="after")
+    def _servicing_plans(self) -> Policy:
+        sv = self.servicing
+        if not sv.enabled or sv.plan_by != "tier":
+            return self
+        if not self.tiers.enabled:
+            raise ValueError("servicing → plan_by: 'tier' needs the tier ladder (tiers → enabled: true), "
+                             "or choose another column such as lifecycle")
+        ids = [lv.id for lv in self.tiers.levels]
+        problems = []
+        for path, names in sv.plan_values().items():
+            for name in sorted(names - set(ids)):
+                hint = did_you_mean(name, ids)
+                problems.append(f"servicing → {path}: unknown tier '{name}'" + (f"; {hint}" if hint else
+                                                                                 f"; tiers are {ids}"))
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,259 @@
+"""Who may see and do what: roles, row-level access to customers, masking of personal fields.
+
+Every application function behind the API and the pages takes a :class:`Principal` and
+goes through this module, so pages, API and exports obey one rule:
+
+* ``relationship_manager`` sees only the customers they own;
+* ``branch_manager`` sees the customers of their branch;
+* ``analyst`` and ``admin`` see every customer.
+
+Ownership (customer → manager, branch) comes from ``tierwise.app.servicing.owners(ws)``
+when that module exists (manager assignments live in the operational store); until then
+from the current snapshot, or the imported customers table when there is no run yet.
+
+A customer outside the principal's scope is reported as *not found* (404), exactly like a
+customer that does not exist, so nobody learns which customer numbers exist elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import threading
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from tierwise.errors import NotFoundError, PermissionDeniedError
+
+ALL_ROLES = frozenset({"admin", "analyst", "branch_manager", "relationship_manager"})
+MANAGERS = frozenset({"branch_manager", "relationship_manager"})
+
+#: action → roles allowed to do it (row-level scope applies on top)
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "customers.read": ALL_ROLES,
+    "customers.export": ALL_ROLES,
+    "personal.unmask": MANAGERS,
+    "overrides.read": ALL_ROLES,
+    "overrides.request": MANAGERS,
+    "overrides.decide": frozenset({"admin", "branch_manager"}),
+    "runs.read": ALL_ROLES,
+    "imports.read": frozenset({"admin", "analyst"}),
+    "imports.upload": frozenset({"admin"}),
+    "whatif.run": frozenset({"admin", "analyst"}),
+    "campaigns.read": frozenset({"admin", "analyst", "branch_manager"}),
+    "campaigns.write": frozenset({"admin", "analyst"}),
+    "tasks.read": ALL_ROLES,
+    "tasks.complete": MANAGERS,
+    "users.manage": frozenset({"admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The person behind a request: user, role and the scope their role gives them."""
+
+    username: str
+    role: str
+    manager_id: str | None = None
+    branch_id: str | None = None
+    user_id: int | None = None
+    display_name: str | None = None
+    locale: str | None = None
+    must_change_password: bool = False
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role in ("admin", "analyst")
+
+    def can(self, action: str) -> bool:
+        return self.role in PERMISSIONS[action]
+
+    @property
+    def scope_key(self) -> tuple:
+        """Principals with equal keys see the same customers (a cache key)."""
+        if self.sees_all:
+            return ("all",)
+        if self.role == "branch_manager":
+            return ("branch", self.branch_id)
+        if self.role == "relationship_manager":
+            return ("manager", self.manager_id)
+        return ("none",)
+
+
+def require(principal: Principal, action: str) -> None:
+    """Raise :class:`PermissionDeniedError` unless the principal's role may do ``action``."""
+    if not principal.can(action):
+        raise PermissionDeniedError(f"the role '{principal.role}' may not {action.replace('.', ' ')}",
+                                    hint="ask an administrator if you need this")
+
+
+# ---------------------------------------------------------------------------- ownership
+_cache: dict[str, tuple[object, pa.Table, dict]] = {}
+_lock = threading.Lock()
+#: how long owners from the servicing module (assignments in the store) are reused
+SERVICING_TTL = 2.0
+
+
+def _servicing_owners():
+    if importlib.util.find_spec("tierwise.app.servicing") is None:
+        return None
+    mod = importlib.import_module("tierwise.app.servicing")
+    return getattr(mod, "owners", None)
+
+
+def owners(ws) -> pa.Table:
+    """customer_id, manager_id, branch_id of every customer (cached per workspace state)."""
+    from tierwise.app import query_engine
+
+    fn = _servicing_owners()
+    key = ("servicing", int(time.monotonic() / SERVICING_TTL)) if fn else ("fallback", query_engine.state_key(ws))
+    root = str(ws.root.resolve())
+    with _lock:
+        hit = _cache.get(root)
+        if hit and hit[0] == key:
+            return hit[1]
+    table = fn(ws) if fn else query_engine.fallback_owners(ws)
+    table = table.select(["customer_id", "manager_id", "branch_id"])
+    index = {"manager": _group(table, "manager_id"), "branch": _group(table, "branch_id"),
+             "all": frozenset(table["customer_id"].to_pylist())}
+    with _lock:
+        _cache[root] = (key, table, index)
+    return table
+
+
+def _group(table: pa.Table, col: str) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for cid, v in zip(table["customer_id"].to_pylist(), table[col].to_pylist()):
+        if v is not None:
+            out.setdefault(v, set()).add(cid)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def visible_ids(ws, principal: Principal) -> frozenset[str] | None:
+    """The customers ``principal`` may see: ``None`` means every customer."""
+    if principal.sees_all:
+        return None
+    owners(ws)
+    index = _cache[str(ws.root.resolve())][2]
+    kind, value = principal.scope_key[0], principal.scope_key[-1]
+    if kind in ("manager", "branch"):
+        return index[kind].get(value, frozenset())
+    return frozenset()
+
+
+def can_see(ws, principal: Principal, customer_id: str) -> bool:
+    ids = visible_ids(ws, principal)
+    return ids is None or customer_id in ids
+
+
+def require_customer(ws, principal: Principal, customer_id: str) -> None:
+    """404 for a customer outside the principal's scope — the same answer as for one that does not exist."""
+    if not can_see(ws, principal, customer_id):
+        raise NotFoundError(f"no customer '{customer_id}'", hint="check the customer number")
+
+
+# ---------------------------------------------------------------------------- masking
+PERSONAL = ("name", "phone", "id_number", "email", "address", "birthday")
+
+
+def mask_phone(v: str | None) -> str | None:
+    """Keep the first 3 and last 4 digits.
+
+    >>> mask_phone("13812345678")
+    '138****5678'
+    """
+    if not v:
+        return v
+    s = str(v)
+    return s[:3] + "*" * max(len(s) - 7, 1) + s[-4:] if len(s) > 7 else "*" * len(s)
+
+
+def mask_id_number(v: str | None) -> str | None:
+    """Keep the first 3 and last 4 characters.
+
+    >>> mask_id_number("110101199003071234")
+    '110***********1234'
+    """
+    if not v:
+        return v
+    s = str(v)
+    return s[:3] + "*" * (len(s) - 7) + s[-4:] if len(s) > 7 else "*" * len(s)
+
+
+def mask_name(v: str | None) -> str | None:
+    """Keep the first character (the family name).
+
+    >>> mask_name("张三"), mask_name("欧阳娜娜"), mask_name("Li")
+    ('张*', '欧***', 'L*')
+    """
+    if not v:
+        return v
+    s = str(v)
+    return s[0] + "*" * max(len(s) - 1, 1)
+
+
+def mask_email(v: str | None) -> str | None:
+    """Keep the first character of the local part and the domain.
+
+    >>> mask_email("zhang.san@example.com")
+    'z***@example.com'
+    """
+    if not v:
+        return v
+    local, _, domain = str(v).partition("@")
+    return (local[:1] + "***") + ("@" + domain if domain else "")
+
+
+def mask_address(v: str | None) -> str | None:
+    """Keep the first 6 characters (province and city).
+
+    >>> mask_address("北京市朝阳区建国路88号")
+    '北京市朝阳区****'
+    """
+    if not v:
+        return v
+    return str(v)[:6] + "****"
+
+
+def mask_birthday(v) -> str | None:
+    """Keep the year only.
+
+    >>> from datetime import date
+    >>> mask_birthday(date(1990, 3, 7))
+    '1990-**-**'
+    """
+    if v is None:
+        return None
+    return str(v)[:4] + "-**-**"
+
+
+MASKS = {"name": mask_name, "phone": mask_phone, "id_number": mask_id_number, "email": mask_email,
+         "address": mask_address, "birthday": mask_birthday}
+
+
+def personal_view(ws, principal: Principal, customer_ids: list[str], *, unmask: bool = False,
+                  origin: str | None = None) -> dict[str, dict]:
+    """The personal fields of ``customer_ids`` as ``principal`` may see them: masked, or in clear.
+
+    The one way personal fields leave the workspace (pages, API, exports). Customers outside
+    the principal's scope are left out. Unmasking needs the ``personal.unmask`` permission and
+    is audited with the customers it revealed.
+    """
+    from tierwise.app import query_engine
+
+    if unmask:
+        require(principal, "personal.unmask")
+    ids = visible_ids(ws, principal)
+    wanted = [c for c in dict.fromkeys(customer_ids) if ids is None or c in ids]
+    rows = query_engine.personal_rows(ws, wanted)
+    out = {}
+    for r in rows:
+        cid = r.pop("customer_id")
+        out[cid] = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} if unmask else \
+            {k: MASKS[k](v) for k, v in r.items()}
+    if unmask and out:
+        ws.store().audit(principal.username, "personal.unmask", ",".join(sorted(out))[:256],
+                         {"customers": sorted(out), "fields": list(PERSONAL)}, origin=origin)
+    return out
