@@ -16,17 +16,18 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "engine": LEAVES,
     "store": LEAVES,
-    "ingest": LEAVES,
+    "ingest": LEAVES | {"protect"},
     "analytics": LEAVES,
     "models": LEAVES,
     "samples": LEAVES,
     "snapshots": LEAVES,
+    "protect": LEAVES,
     "tiers": LEAVES | {"analytics", "models"},
     "upgrade": LEAVES | {"analytics", "models", "tiers"},
     "servicing": LEAVES | {"analytics", "tiers"},
     "reports": LEAVES | {"analytics"},
     "app": LEAVES | {"engine", "store", "ingest", "analytics", "models", "samples", "snapshots", "tiers",
-                     "upgrade", "servicing", "reports"},
+                     "upgrade", "servicing", "reports", "protect"},
     "cli": LEAVES | {"app"},
     "api": LEAVES | {"app"},
     "web": LEAVES | {"app", "api"},
@@ -35,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
 #: third-party modules only some layers may import
 RESTRICTED = {
     "duckdb": {"engine"}, "pyspark": {"engine"}, "psycopg": {"engine"}, "psycopg2": {"engine"},
+    "cryptography": {"protect"},
     "typer": {"cli"}, "rich": {"cli"}, "fastapi": {"api", "web"}, "starlette": {"api", "web"},
     "ibis": {"engine", "analytics", "tiers", "upgrade", "servicing", "reports", "app"},
 }

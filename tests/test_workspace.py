@@ -16,7 +16,12 @@ def test_init_creates_a_self_contained_workspace(tmp_path, preset):
     assert (ws.root / "policy.yaml").exists() and (ws.root / "workspace.yaml").exists()
     assert (ws.root / "store.db").exists()
     assert ws.policy().preset == preset
-    assert [e["action"] for e in ws.store().audit_entries()] == ["workspace.init"]
+    assert [e["action"] for e in ws.store().audit_entries()] == ["workspace.init", "user.add"]  # the first admin
+    # the key that seals personal fields is beside the workspace, owner-only, and named in the settings
+    key = tmp_path / "w.key"
+    assert key.is_file() and (key.stat().st_mode & 0o777) == 0o600
+    assert ws.settings.key_file == str(key.resolve())
+    assert not any(p.suffix == ".key" for p in ws.root.rglob("*"))
 
 
 def test_init_refuses_existing_workspace_and_non_empty_folder(tmp_path):

@@ -193,7 +193,11 @@ def test_a_year_of_daily_generation(bank, tmp_path):
     out = ws.store().list_outbox(limit=None)
     assert sorted((m["customer_id"], m["subject"]) for m in out) == sorted(
         (c, r) for c, r, *_ in EXPECTED if r in ("onboarding.welcome", "tier_change.upgrade", "birthday.greeting"))
-    assert {m["recipient"] for m in out if m["customer_id"] == "C1"} == {"13800000001"}
+    # recipients are sealed in the store and open to the customer's real number
+    from tierwise.app.servicing_outbox import opened
+    assert not any("13800000001" in (m["recipient"] or "") for m in out)
+    ring = ws.keyring()
+    assert {opened(ring, m)["recipient"] for m in out if m["customer_id"] == "C1"} == {"13800000001"}
     # history: M1's customers moved, audited
     hist = ws.store().assignment_history()
     assert [(h["customer_id"], h["from_manager"], h["to_manager"], h["rule"]) for h in hist if h["rule"] == "reassigned"] \

@@ -53,8 +53,17 @@ def read_quarantine(path: str) -> list[dict]:
 
 
 def accepted_rows(ws, table: str) -> list[dict]:
+    """The imported rows, with their personal fields opened from the vault."""
+    from tierwise.app.personal import personal_fields
+    from tierwise.canonical import TABLES
+
     files = ws.data.table_files(table)
-    return [r for f in files for r in pq.read_table(f).to_pylist()]
+    rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+    if TABLES[table].personal_columns():
+        key = TABLES[table].key[0]
+        clear = {r[key]: r for r in personal_fields(ws, table=table).to_pylist()}
+        rows = [{**r, **clear[r[key]]} for r in rows]
+    return rows
 
 
 def test_gbk_customers_with_title_row(ws, customers_file, today):

@@ -169,9 +169,13 @@ def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpe
     spec = spec or FeatureSpec()
     asof = day_of(as_of)
     cust = tables["customers"]
-    # ages from birthdays: whole years, computed from y/m/d so leap days are exact
-    not_yet = (cust.birthday.month() * 100 + cust.birthday.day()) > (as_of.month * 100 + as_of.day)
-    age = ibis.literal(as_of.year) - cust.birthday.year() - ibis.ifelse(not_yet, 1, 0)
+    if "age" in cust.columns:
+        # the application supplies ages as of the date (birthdays are sealed personal data)
+        age = cust.age
+    else:
+        # ages from birthdays: whole years, computed from y/m/d so leap days are exact
+        not_yet = (cust.birthday.month() * 100 + cust.birthday.day()) > (as_of.month * 100 + as_of.day)
+        age = ibis.literal(as_of.year) - cust.birthday.year() - ibis.ifelse(not_yet, 1, 0)
     out = cust.select(
         "customer_id",
         open_date=cust.open_date,

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from tierwise.analytics.classify import classify_customers, features_for, segment_summary
 from tierwise.analytics.leads import LeadSpec, grade_leads
+from tierwise.app.personal import ages_as_of
 from tierwise.app.value import add_value_predictions
 from tierwise.app.workspace import Workspace
 from tierwise.canonical import TABLES
@@ -105,6 +106,11 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
     try:
         ib = ibis_duckdb(con)
         tables = register_canonical(ib, {t: area.table_files(t, manifest) for t in TABLES}, TABLES)
+        ages = ages_as_of(ws, as_of)
+        if ages is not None:  # ages, not birthdays, reach the analytics
+            ib.con.register("_ages", ages)
+            cust = tables["customers"]
+            tables["customers"] = cust.left_join(ib.table("_ages"), "customer_id").select(*cust.columns, "age")
         # features feed every classification: compute them once
         history = None
         if policy.points.enabled and policy.points.tier_multipliers:

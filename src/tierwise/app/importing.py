@@ -17,6 +17,8 @@ from tierwise.ingest.mapping import map_columns
 from tierwise.ingest.quarantine import write_quarantine
 from tierwise.ingest.sources import read_source
 from tierwise.ingest.validate import build_checked, q, sql_str
+from tierwise.protect.vault import BLOCKS_FILE, INDEX_FILE, seal_table
+from tierwise.snapshots.store import write_table
 
 
 def _sha256(path: Path) -> str:
@@ -54,6 +56,9 @@ def import_table(ws: Workspace, table_name: str, location: str, *, mode: str | N
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
 
+    personal = [c.name for c in table.personal_columns()]
+    ring = ws.keyring() if personal else None  # no key, no import of personal data: say so before reading
+
     with ws.lock(f"import {table_name}"):
         area = ws.data
         area.remove_orphans()
@@ -89,7 +94,7 @@ def import_table(ws: Workspace, table_name: str, location: str, *, mode: str | N
             if rec["rejected"]:
                 qname = f"{import_id}-{table_name}{'-refused' if refused else ''}.csv"
                 qpath = ws.quarantine / qname
-                write_quarantine(con, source, checked, table, qpath)
+                write_quarantine(con, source, checked, table, qpath, mapping=mapping.columns)
                 rec["quarantine"] = str(qpath)
             rec["seconds"] = round(time.perf_counter() - started, 3)
             rec["finished_at"] = datetime.now(timezone.utc).isoformat()
@@ -105,9 +110,13 @@ def import_table(ws: Workspace, table_name: str, location: str, *, mode: str | N
                     hint=f"see the reasons in {rec.get('quarantine')}; fix the file or the column mapping in policy.yaml")
             step("write")
             staged = area.new_staging_dir(import_id)
-            cols = ", ".join(q(c) for c in table.names)
+            # personal columns never reach the analytic file: they are sealed into the batch's vault
+            cols = ", ".join(q(c) for c in table.names if c not in personal)
             con.execute(f"""COPY (SELECT {cols} FROM {checked} WHERE _reason IS NULL ORDER BY _rec)
                             TO {sql_str(str(staged / 'part-0.parquet'))} (FORMAT parquet, COMPRESSION zstd)""")
+            if personal:
+                step("seal")
+                write_vault(con, ring, checked, table, import_id, staged)
             rec["status"] = "committed"
             write_atomic(staged / "reconciliation.json", json.dumps(rec, ensure_ascii=False, indent=2, default=str))
             step("commit")
@@ -119,6 +128,16 @@ def import_table(ws: Workspace, table_name: str, location: str, *, mode: str | N
         store.record_import(rec)
         store.audit(actor, "import.committed", f"{table_name}:{import_id}", _audit_detail(rec))
     return rec
+
+
+def write_vault(con, ring, checked: str, table, import_id: str, staged: Path) -> None:
+    """Seal the accepted rows' personal columns (with the table's key) into the staged batch's vault."""
+    names = [*table.key, *(c.name for c in table.personal_columns())]
+    data = con.sql(f"SELECT {', '.join(q(c) for c in names)} FROM {checked} WHERE _reason IS NULL "
+                   "ORDER BY _rec").to_arrow_table()
+    index, blocks = seal_table(ring, table.name, import_id, data, list(table.key))
+    write_table(index, staged / INDEX_FILE)
+    write_table(blocks, staged / BLOCKS_FILE)
 
 
 def recover_import_records(ws: Workspace) -> list[str]:

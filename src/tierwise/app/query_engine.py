@@ -121,14 +121,19 @@ class Reader:
                           "ORDER BY customer_id, as_of")
         files = self.ws.data.table_files("customers")
         if files:
+            from tierwise.app.personal import personal_fields
+
             have = {r[0] for r in c.execute(
                 f"DESCRIBE SELECT * FROM read_parquet([{', '.join(_lit(f) for f in files)}], union_by_name=true)"
             ).fetchall()}
-            sel = ", ".join((f"{p}" if p in have else f"NULL AS {p}") for p in PERSONAL)
-            extra = ", ".join(x for x in ("manager_id", "branch_id") if x in have)
+            extra = ", ".join(f"f.{x}" for x in ("manager_id", "branch_id") if x in have)
+            # personal fields are opened from the sealed vault into this process's memory only
+            c.register("_people", personal_fields(self.ws, columns=list(PERSONAL)))
             g.pers = f"pers_{n}"
-            c.execute(f"CREATE TABLE {g.pers} AS SELECT customer_id, {sel}{', ' + extra if extra else ''} FROM "
-                      f"read_parquet([{', '.join(_lit(f) for f in files)}], union_by_name=true) ORDER BY customer_id")
+            c.execute(f"CREATE TABLE {g.pers} AS SELECT f.customer_id, {', '.join('p.' + x for x in PERSONAL)}"
+                      f"{', ' + extra if extra else ''} FROM read_parquet([{', '.join(_lit(f) for f in files)}], "
+                      "union_by_name=true) f LEFT JOIN _people p USING (customer_id) ORDER BY f.customer_id")
+            c.unregister("_people")
         return g
 
     def cursor(self):

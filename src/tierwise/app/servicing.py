@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from tierwise.app.workspace import Workspace
 from tierwise.errors import UserInputError, did_you_mean
+from tierwise.protect.vault import TEXT_PREFIX, open_text
 from tierwise.servicing.compliance import GROUPS, report
 
 OUTCOMES = ("reached", "no_answer", "declined", "sold")
@@ -55,8 +56,11 @@ def manager_names(ws: Workspace) -> dict[str, str]:
     return {m["manager_id"]: m["name"] for m in ws.store().list_managers()}
 
 
-def _public(task: dict) -> dict:
+def _public(task: dict, ring=None) -> dict:
+    """A task for callers: times as ISO text, the message opened from its seal (``ring``)."""
     out = dict(task)
+    if ring is not None and out.get("message"):
+        out["message"] = open_text(ring, out["message"], f"tasks.message|{out['task_key']}")
     for k in ("due_at", "created_at", "closed_at", "escalated_at"):
         if out.get(k) is not None:
             out[k] = out[k].isoformat()
@@ -76,12 +80,13 @@ def list_tasks(ws: Workspace, *, manager_ids: set[str] | None = None, customer_i
     before = datetime.combine(due_before, time(0)) if due_before else None
     rows = ws.store().find_tasks(manager_ids=manager_ids, customer_id=customer_id, status=status, type=type,
                                  due_before=before, limit=limit, offset=offset)
-    return [_public(r) for r in rows]
+    ring = ws.keyring() if any(str(r.get("message") or "").startswith(TEXT_PREFIX) for r in rows) else None
+    return [_public(r, ring) for r in rows]
 
 
 def get_task(ws: Workspace, task_id: int) -> dict | None:
     t = ws.store().get_task(int(task_id))
-    return _public(t) if t else None
+    return _public(t, ws.keyring()) if t else None
 
 
 def parse_outcome(outcome: str) -> tuple[str, str | None]:

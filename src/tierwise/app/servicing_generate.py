@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from tierwise.app.personal import personal_fields
+from tierwise.protect.vault import open_text, seal_text
 from tierwise.app.workspace import Workspace
 from tierwise.canonical import TABLES
 from tierwise.config.servicing import CampaignStrategy
@@ -199,7 +201,10 @@ def build_inputs(ws: Workspace, policy, on: date, at: datetime) -> tuple[Inputs,
 
     sv = policy.servicing
     locale = policy.locale
-    cust = read_canonical(ws, "customers", ["customer_id", "name", "phone", "email", "birthday", "open_date"])
+    cust = read_canonical(ws, "customers", ["customer_id", "open_date"])
+    # names, contacts and birthdays come from the sealed vault (tierwise.app.personal), only here
+    people = personal_fields(ws, columns=["name", "phone", "email", "birthday"])
+    cust = cust.join(people, "customer_id", join_type="left outer").sort_by("customer_id")
     own = owners(ws)
     cust = cust.join(own, "customer_id", join_type="left outer")
     names = manager_names(ws)
@@ -290,7 +295,7 @@ def generate_tasks(ws: Workspace, on: date | None = None, *, at: datetime | None
     closures = obsolete(open_tasks, g, fresh, active_campaigns)
     lap("generate")
     step("write")
-    rows, messages = _rows(fresh, on, now)
+    rows, messages = _rows(fresh, on, now, ws.keyring() if fresh.num_rows else None)
     counts = store.write_generation(rows, closures, messages, at=at)
     lap("write")
     escalated = escalate_overdue(ws, at, policy=policy, actor=actor)
@@ -303,10 +308,22 @@ def generate_tasks(ws: Workspace, on: date | None = None, *, at: datetime | None
     return result
 
 
-def _rows(fresh: pa.Table, on: date, now: datetime) -> tuple[list[dict], list[dict]]:
-    """Store rows of the generated tasks and the outbox messages of those sent automatically."""
+def _rows(fresh: pa.Table, on: date, now: datetime, ring=None) -> tuple[list[dict], list[dict]]:
+    """Store rows of the generated tasks and the outbox messages of those sent automatically.
+
+    Rendered messages and recipients hold personal data (names, phone numbers, e-mail addresses):
+    they are sealed with the workspace key before they reach the store (``ring``; the servicing
+    modules open them again for the people and channels allowed to use them)."""
     n = fresh.num_rows
     cols = {c: fresh[c].to_pylist() for c in fresh.column_names}
+    if ring is not None and n:
+        keys = cols["task_key"]
+        idem = [f"{k}|{c}" for k, c in zip(keys, cols["channel"])]
+        cols["recipient"] = [seal_text(ring, v, f"outbox.recipient|{i}") for v, i in zip(cols["recipient"], idem)]
+        cols["body"] = [seal_text(ring, v, f"outbox.body|{i}") for v, i in zip(cols["message"], idem)]
+        cols["message"] = [seal_text(ring, v, f"tasks.message|{k}") for v, k in zip(cols["message"], keys)]
+    else:
+        cols["body"] = cols["message"]
     rows = [{"task_key": cols["task_key"][i], "type": cols["type"][i], "rule": cols["rule"][i],
              "customer_id": cols["customer_id"][i], "manager_id": cols["manager_id"][i],
              "branch_id": cols["branch_id"][i], "tier": cols["tier"][i], "due_at": cols["due_at"][i],
@@ -315,7 +332,7 @@ def _rows(fresh: pa.Table, on: date, now: datetime) -> tuple[list[dict], list[di
              "created_at": now} for i in range(n)]
     messages = [{"idempotency_key": f"{cols['task_key'][i]}|{cols['channel'][i]}", "task_key": cols["task_key"][i],
                  "channel": cols["channel"][i], "customer_id": cols["customer_id"][i],
-                 "recipient": cols["recipient"][i], "subject": cols["rule"][i], "body": cols["message"][i],
+                 "recipient": cols["recipient"][i], "subject": cols["rule"][i], "body": cols["body"][i],
                  "send_after": cols["due_at"][i], "status": "pending", "attempts": 0,
                  "next_attempt_at": cols["due_at"][i], "created_at": now}
                 for i in range(n) if cols["channel"][i] != "none"]
@@ -341,15 +358,16 @@ def escalate_overdue(ws: Workspace, now: datetime, *, policy=None, actor: str = 
         t = policy.servicing.templates[ap.escalation.template]
         tpl = MessageTemplate(ap.escalation.template, t.zh_CN if policy.locale == "zh-CN" else t.en, kind="escalation")
         ids = sorted({t["customer_id"] for t in overdue})
-        people = read_canonical(ws, "customers", ["customer_id", "name"],
-                                filter=pc.field("customer_id").isin(ids)).to_pylist()
+        people = personal_fields(ws, ids, columns=["name"]).to_pylist()
         names = {p["customer_id"]: p["name"] for p in people}
+        ring = ws.keyring()
         for task, r in zip(overdue, rows):
             owner = bosses[task["manager_id"]]
             msg = tpl.render(name=names.get(task["customer_id"]) or task["customer_id"], tier=task["tier"] or "",
                              manager=owner.get("name") or task["manager_id"], branch=task["branch_id"] or "",
                              customer_id=task["customer_id"], date=now.date().isoformat(),
-                             reason=task["message"])
+                             reason=open_text(ring, task["message"], f"tasks.message|{task['task_key']}"))
+            msg = seal_text(ring, msg, f"tasks.message|escalation:{task['task_id']}")
             new[task["task_id"]] = {
                 "task_key": f"escalation:{task['task_id']}", "type": "escalation", "rule": "alert.escalation",
                 "customer_id": task["customer_id"], "manager_id": r["to"],

@@ -152,10 +152,12 @@ def send_outbox(ws, *, channel: str | None = None, now: datetime | None = None, 
         due = [m for m in store.due_messages(tick(), channel, limit) if m["channel"] in SENDERS]
         if not due:
             break
+        ring = ws.keyring()
         for m in due:
             t = tick()
             if not store.claim_message(m["message_id"], t):
                 continue                                   # another sender has it
+            m = opened(ring, m)
             attempts = m["attempts"] + 1
             try:
                 detail = SENDERS[m["channel"]](cs, m)
@@ -184,6 +186,9 @@ def export_sms(ws, path: str | Path | None = None, *, now: datetime | None = Non
         raise UserInputError(f"SMS export format '{fmt}': use csv or xlsx")
     due = [m for m in store.due_messages(now, "sms", 1_000_000)]
     claimed = [m for m in due if store.claim_message(m["message_id"], now)]
+    if claimed:  # the SMS platform's file holds numbers and texts in clear: it is an audited export
+        ring = ws.keyring()
+        claimed = [opened(ring, m) for m in claimed]
     if not claimed:
         return {"exported": 0, "path": None}
     out = Path(path) if path else ws.root / cs.sms.folder / f"sms-{now:%Y%m%d-%H%M%S}.{fmt}"
@@ -214,9 +219,30 @@ def export_sms(ws, path: str | Path | None = None, *, now: datetime | None = Non
         raise UserInputError(f"{out}: cannot write the SMS export: {exc}") from None
     for m in claimed:
         store.record_delivery(m["message_id"], ok=True, detail=f"exported to {out}", at=now, retry_at=None)
+    store.audit("system", "export.personal", str(out), {"kind": "sms", "messages": len(claimed)})
     return {"exported": len(claimed), "path": str(out)}
 
 
 def list_outbox(ws, *, status: str | None = None, channel: str | None = None, limit: int | None = 100) -> list[dict]:
+    """Outbox messages for operators: text opened, recipients masked."""
+    from tierwise.protect.mask import mask_value
+
     rows = ws.store().list_outbox(status, channel, limit)
-    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+    ring = ws.keyring() if rows else None
+    out = []
+    for r in rows:
+        r = opened(ring, r)
+        r["recipient"] = mask_value("email" if "@" in (r["recipient"] or "") else "phone", r["recipient"])
+        out.append({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()})
+    return out
+
+
+def opened(ring, m: dict) -> dict:
+    """An outbox row with its sealed recipient and body opened (see ``servicing_generate._rows``)."""
+    from tierwise.protect.vault import open_text
+
+    m = dict(m)
+    key = m["idempotency_key"]
+    m["recipient"] = open_text(ring, m.get("recipient"), f"outbox.recipient|{key}")
+    m["body"] = open_text(ring, m.get("body"), f"outbox.body|{key}")
+    return m

@@ -28,6 +28,7 @@ from tierwise.config.policy import Policy, load_policy
 from tierwise.config.presets import render_preset
 from tierwise.errors import ConcurrencyError, UserInputError, WorkspaceError
 from tierwise.ingest.batches import DataArea
+from tierwise.protect.keys import KeyRing, generate_key_file, load_keyring, read_key_file
 from tierwise.store import Store, open_store
 
 SETTINGS_FILE = "workspace.yaml"
@@ -47,6 +48,8 @@ class Settings(BaseModel):
     memory_limit: str | None = Field(None, description="engine memory limit such as '12GB' (default: 80 % of RAM)")
     channels: ChannelSettings = Field(default_factory=ChannelSettings,
                                       description="message channels: SMTP, webhook, SMS export (deployment settings)")
+    key_file: str | None = Field(None, description="file holding the key that seals the personal fields; outside "
+                                                   "the workspace (TIERWISE_KEY / TIERWISE_KEY_FILE override it)")
 
 
 @dataclass
@@ -78,6 +81,10 @@ class Workspace:
 
     def policy(self) -> Policy:
         return load_policy(self.policy_path)
+
+    def keyring(self, extra: list[str | Path] | None = None) -> KeyRing:
+        """The keys that seal and open this workspace's personal fields (see :mod:`tierwise.protect.keys`)."""
+        return load_keyring(self.settings.key_file, self.root, extra=extra)
 
     def store(self) -> Store:
         """The operational store, opened (and its schema created) once per workspace object."""
@@ -119,7 +126,13 @@ def init_workspace(path: str | Path, preset: str, *, force: bool = False) -> Wor
     root.mkdir(parents=True, exist_ok=True)
     for area in AREAS:
         (root / area).mkdir(exist_ok=True)
-    settings = Settings()
+    # the key that seals personal fields lives beside the folder, never inside it
+    key_path = root.resolve().parent / f"{root.resolve().name}.key"
+    if key_path.exists():
+        read_key_file(key_path)  # re-initialising a folder keeps its key (it must still be a valid key)
+    else:
+        generate_key_file(key_path)
+    settings = Settings(key_file=str(key_path))
     (root / SETTINGS_FILE).write_text(
         "# tierwise workspace settings (deployment). Business rules live in policy.yaml.\n"
         + yaml.safe_dump(settings.model_dump(), allow_unicode=True, sort_keys=False), encoding="utf-8")

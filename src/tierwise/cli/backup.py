@@ -1,4 +1,4 @@
-"""Trust commands: `backup`, `restore`, `audit verify|list`.
+"""Trust commands: `backup`, `restore`, `audit verify|list`, `key generate|check|rotate`.
 
 Shared helpers (``out``, ``err``, ``_locale``) come from :mod:`tierwise.cli.main`; import them
 inside the commands, since ``main`` imports this module at its end.
@@ -132,3 +132,41 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             tbl.add_row(str(r["seq"]), str(r["at"])[:19], r["actor"], r["action"], r["target"] or "", r["origin"] or "")
         out.print(tbl)
+
+    key_app = typer.Typer(help="The key that seals personal fields: generate, check, rotate.", no_args_is_help=True)
+    app.add_typer(key_app, name="key")
+
+    @key_app.command("generate")
+    def key_generate(file: Annotated[Path, typer.Argument(help="new key file (kept outside every workspace)")],
+                     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+        """Create a new random 256-bit key file, readable by its owner only."""
+        from tierwise.i18n import t
+        from tierwise.protect.keys import generate_key_file
+
+        key = generate_key_file(file)
+        _print({"key_file": str(file), "key_id": key.key_id}, as_json, t("key_generated", None, path=str(file),
+                                                                         key_id=key.key_id))
+
+    @key_app.command("check")
+    def key_check(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                  as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+        """Open every sealed block with the configured key (a wrong key or altered data is reported)."""
+        from tierwise.app.personal import check_key
+        from tierwise.app.workspace import open_workspace
+        from tierwise.i18n import t
+
+        res = check_key(open_workspace(directory))
+        _print(res, as_json, t("key_ok", None, **res))
+
+    @key_app.command("rotate")
+    def key_rotate(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                   new_key_file: Annotated[Path, typer.Option("--new-key-file", help="the new key (see key generate)")],
+                   by: Annotated[str, typer.Option(help="who rotates (audited)")] = "cli",
+                   as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+        """Reseal every personal field with a new key and make it the workspace's key (resumable)."""
+        from tierwise.app.personal import rotate_key
+        from tierwise.app.workspace import open_workspace
+        from tierwise.i18n import t
+
+        res = rotate_key(open_workspace(directory), new_key_file, actor=by)
+        _print(res, as_json, t("key_rotated", None, **res))

@@ -58,8 +58,12 @@ def register_canonical(backend, files_by_table: dict[str, list[str]], tables) ->
         files = files_by_table.get(name) or []
         cols = ", ".join(f'"{c.name}" {c.sql_type}' for c in table.columns)
         if files:
-            sel = ", ".join(f'CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in table.columns)
             flist = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            # columns no file holds (personal columns live in the sealed vault, not here) read as NULL
+            present = {r[0] for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet([{flist}], union_by_name=true)").fetchall()}
+            source = {c.name: f'"{c.name}"' if c.name in present else "NULL" for c in table.columns}
+            sel = ", ".join(f'CAST({source[c.name]} AS {c.sql_type}) AS "{c.name}"' for c in table.columns)
             con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {sel} FROM read_parquet([{flist}], union_by_name=true)')
         else:
             con.execute(f'CREATE OR REPLACE TABLE "{name}" ({cols})')

@@ -64,7 +64,7 @@ class DataArea:
         m = manifest or self.manifest()
         files = []
         for iid in m.current.get(table, []):
-            files += sorted(str(p) for p in self.batch_dir(table, iid).glob("*.parquet"))
+            files += sorted(str(p) for p in self.batch_dir(table, iid).glob("part-*.parquet"))
         return files
 
     def next_import_id(self) -> str:

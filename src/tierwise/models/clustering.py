@@ -96,6 +96,7 @@ class CustomerClusters:
         if n < 2 or lo < 2 or hi < lo:
             raise UserInputError(f"clusters: need at least 2 customers and 2 ≤ k (got n={n}, k in {lo}..{hi})")
         hi = min(hi, n - 1)
+        lo = min(lo, hi)  # fewer customers than the smallest k asked for: as many clusters as possible
         rng = np.random.default_rng(self.random_state)
         sample = rng.choice(n, size=min(n, self.silhouette_sample), replace=False) if n > self.silhouette_sample \
             else np.arange(n)
