@@ -45,7 +45,7 @@ DRIVER = textwrap.dedent(r'''
     ws = mnt / "ws"
     shutil.copytree(base, ws)
     result["before"] = state(ws)
-    src = ws / "inbox" / "客户信息.csv"
+    src = base.parent / f"{base.name}-inbox" / "客户信息.csv"   # the demo's source files, beside the workspace
     if scenario == "full":
         filler = mnt / "filler"
         with open(filler, "wb", buffering=0) as fh:     # fill the disk to the last block

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from tierwise.app.importing import import_table
 from tierwise.app.workspace import Workspace, init_workspace
 from tierwise.canonical import TABLES
+from tierwise.errors import TierwiseError
 from tierwise.samples import EXTRA_TABLES, generate, write_english_csv
 from tierwise.samples.export import write_bank_export
 
@@ -34,14 +35,19 @@ STEPS = ("import", "runs", "tasks", "report", "export")
 ACTOR = "demo"
 
 
+#: monthly runs of history in ``tierwise demo``
+DEMO_MONTHS = 12
+
+
 def run_demo(directory: str | Path, *, preset: str = "bank", n_customers: int = 1000, seed: int = 7,
-             months: int = 12, outputs: bool = True, on_import: Callable[[dict], None] | None = None,
+             months: int = 0, outputs: bool = True, on_import: Callable[[dict], None] | None = None,
              on_step: Callable[[str, int, int], None] | None = None) -> dict:
     """Create the demo workspace in ``directory`` and run the loop.
 
-    ``months`` monthly runs end at the latest data date (0: import only); ``outputs``
-    writes the report and the workbook of the last run. ``on_step(step, done, total)``
-    reports progress (``step`` is one of :data:`STEPS`, or ``runs`` once per run).
+    ``months`` monthly runs end at the latest data date; the default 0 only imports (what
+    test fixtures want); ``tierwise demo`` asks for :data:`DEMO_MONTHS`. ``outputs`` writes the
+    report and the workbook of the last run. ``on_step(step, done, total)`` reports progress
+    (``step`` is one of :data:`STEPS`, or ``runs`` once per run).
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -85,7 +91,9 @@ def run_demo(directory: str | Path, *, preset: str = "bank", n_customers: int = 
 
 def _import(ws: Workspace, root: Path, preset: str, n_customers: int, seed: int,
             on_import: Callable[[dict], None] | None) -> list[dict]:
-    inbox = root / "inbox"
+    # the generated source files stand for the bank's own exports: they live beside the workspace, not in it
+    # (a workspace holds personal data only sealed; see tierwise.protect)
+    inbox = root.resolve().parent / f"{root.resolve().name}-inbox"
     tables = generate(preset, n_customers, seed=seed)
     sources: dict[str, tuple[Path, str | None]] = {}
     if preset == "bank":
@@ -171,7 +179,11 @@ def _tasks(ws: Workspace, on: date) -> dict | None:
         return None
     params = inspect.signature(generate_tasks).parameters
     kw = {k: v for k, v in (("on", on), ("actor", ACTOR)) if k in params}
-    result = generate_tasks(ws, **kw)
+    try:
+        result = generate_tasks(ws, **kw)
+    except TierwiseError as exc:
+        # a servicing policy the preset's data cannot satisfy: the demo goes on and says why
+        return {"error": exc.message, "hint": exc.hint}
     if not isinstance(result, dict):
         return {"result": str(result)}
     return {k: result[k] for k in ("on", "created", "by_type") if k in result} or result

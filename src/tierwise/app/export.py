@@ -61,7 +61,7 @@ def summary_sheet(ws: Workspace, info: SnapshotInfo, customers: pa.Table, previo
         (tr("report.kpi.customers"), Styled(s["customers"], "int")),
     ]
     if s["previous_customers"] is not None:
-        rows.append((tr("report.kpi.customers") + " (−1)", Styled(s["previous_customers"], "int")))
+        rows.append((tr("export.previous_customers"), Styled(s["previous_customers"], "int")))
     if "tier" in customers.column_names:
         rows += [(tr("report.kpi.upgrades"), Styled(s["upgrades"], "int")),
                  (tr("report.kpi.downgrades"), Styled(s["downgrades"], "int")),
@@ -77,9 +77,13 @@ def summary_sheet(ws: Workspace, info: SnapshotInfo, customers: pa.Table, previo
                                                                                       width=30)], rows)
 
 
-def segments_sheet(snaps: SnapshotStore, info: SnapshotInfo, locale: str, label) -> Sheet:
+def segments_sheet(snaps: SnapshotStore, info: SnapshotInfo, policy, locale: str, label) -> Sheet:
     tr = lambda key: t(key, locale)  # noqa: E731
     folder = snaps.path(info.run_id) / "summaries"
+    titles = {"rfm_segment": "RFM", "abc_class": "ABC", "lifecycle": tr("report.section.lifecycle"),
+              "cluster": tr("report.clusters"), "lead_grade": tr("report.lead_grades")}
+    titles.update({f"seg_{s.name}": (s.title.zh_CN if locale == "zh-CN" else s.title.en) if s.title else s.name
+                   for s in policy.segments})
     cols = [Col(tr("export.classification")), Col(tr("segment")), Col(tr("export.label"), width=20),
             Col(tr("customers"), "int"), Col(tr("share"), "pct"), Col(tr("revenue"), "money"),
             Col(tr("revenue_share"), "pct"), Col(tr("aov"), "money"), Col(tr("median_recency_days"), "float"),
@@ -89,7 +93,7 @@ def segments_sheet(snaps: SnapshotStore, info: SnapshotInfo, locale: str, label)
         for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
             for r in pq.read_table(path).to_pylist():
                 seg = str(r["segment"])
-                yield (path.stem, seg, label(path.stem, seg), r["customers"], r["share"], r.get("revenue"),
+                yield (titles.get(path.stem, path.stem), seg, label(path.stem, seg), r["customers"], r["share"], r.get("revenue"),
                        r.get("revenue_share"), r.get("aov"), r.get("median_recency_days"), r.get("avg_clv"))
     return Sheet(tr("export.sheet.segments"), cols, rows())
 
@@ -241,7 +245,7 @@ def write_export(ws: Workspace, *, run: str | None = None, as_of: str | date | N
     prev = snaps.before(info.as_of)
     previous = snaps.read(prev.run_id, "customers") if prev else None
     sheets = [summary_sheet(ws, info, customers, previous, policy, locale, label),
-              segments_sheet(snaps, info, locale, label),
+              segments_sheet(snaps, info, policy, locale, label),
               tiers_sheet(ws, customers, locale, label, actor),
               candidates_sheet(ws, snaps, info, locale, label, actor),
               tasks_sheet(ws, locale, label, actor),

@@ -118,6 +118,13 @@ def _vault_batches(ws: Workspace):
                 yield table, import_id, batch
 
 
+def new_key_file(path: str | Path):
+    """Create a new random key file (mode 0600; refuses to overwrite); returns the key."""
+    from tierwise.protect.keys import generate_key_file
+
+    return generate_key_file(path)
+
+
 def check_key(ws: Workspace) -> dict:
     """Open every sealed block with the configured key: a wrong key or altered data is reported."""
     ring = ws.keyring()

@@ -140,10 +140,10 @@ def register(app: typer.Typer) -> None:
     def key_generate(file: Annotated[Path, typer.Argument(help="new key file (kept outside every workspace)")],
                      as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
         """Create a new random 256-bit key file, readable by its owner only."""
+        from tierwise.app.personal import new_key_file
         from tierwise.i18n import t
-        from tierwise.protect.keys import generate_key_file
 
-        key = generate_key_file(file)
+        key = new_key_file(file)
         _print({"key_file": str(file), "key_id": key.key_id}, as_json, t("key_generated", None, path=str(file),
                                                                          key_id=key.key_id))
 

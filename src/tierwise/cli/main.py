@@ -546,7 +546,7 @@ def demo_cmd(
     preset: Annotated[str, typer.Option(help="bank, retail, realestate, b2b or distributor")] = "bank",
     customers: Annotated[int, typer.Option(help="number of customers to generate")] = 1000,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
-    months: Annotated[int, typer.Option(help="monthly runs of history (0: import only)")] = 12,
+    months: Annotated[int, typer.Option(help="monthly runs of history (0: import only)")] = 12,  # DEMO_MONTHS
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
 ) -> None:
     """The whole loop on generated data: import (the messy Chinese export for the bank), monthly runs,
@@ -583,6 +583,8 @@ def demo_cmd(
         if summary["report"]:
             out.print(t("demo.files", loc, report=summary["report"], workbook=summary["export"]), soft_wrap=True)
             out.print(t("demo.open", loc, report=summary["report"]), soft_wrap=True)
+        if (summary["tasks"] or {}).get("error"):
+            err.print(t("demo.tasks_failed", loc, error=summary["tasks"]["error"]), soft_wrap=True, highlight=False)
         out.print(t("demo.took", loc, runs=len(summary["runs"]), seconds=summary["timings"]["total"]))
         out.print(t("demo.serve", loc, path=str(directory)), soft_wrap=True)
         _print_first_admin(directory, loc)

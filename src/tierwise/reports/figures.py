@@ -164,8 +164,10 @@ def segment_bars(rows: list[dict], label: Label, title: str, locale: str) -> go.
     x = [label(str(r["segment"])) for r in rows]
     fig = go.Figure()
     fig.add_bar(name=t("customers", locale), x=x, y=[r["customers"] for r in rows], marker_color=PALETTE[1])
-    fig.add_scatter(name=t("revenue_share", locale), x=x, y=[r.get("revenue_share") or 0 for r in rows],
-                    yaxis="y2", mode="markers", marker={"color": PREDICTED, "size": 10, "symbol": "diamond"})
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "showgrid": False})
+    if any(r.get("revenue_share") is not None for r in rows):   # lead grades have no revenue
+        fig.add_scatter(name=t("revenue_share", locale), x=x, y=[r.get("revenue_share") or 0 for r in rows],
+                        yaxis="y2", mode="markers", marker={"color": PREDICTED, "size": 10, "symbol": "diamond"})
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "showgrid": False,
+                                  "rangemode": "tozero"})
     fig.update_xaxes(type="category")
     return _layout(fig, title)
