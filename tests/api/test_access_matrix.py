@@ -113,6 +113,12 @@ ROLE_ONLY = [
     ("GET", "/api/v1/dashboard", None, set(OWN)),
     ("GET", "/api/v1/tiers/distribution", None, set(OWN)),
     ("GET", "/api/v1/overrides", None, set(OWN)),
+    ("GET", "/api/v1/audit", None, {"admin1"}),
+    ("GET", "/api/v1/audit/verify", None, {"admin1"}),
+    ("GET", "/api/v1/inbox", None, set(OWN)),
+    ("GET", "/api/v1/tiers/cohorts", None, set(OWN)),
+    ("GET", "/api/v1/segments", None, set(OWN)),
+    ("GET", "/api/v1/whatif/levels", None, {"admin1", "analyst1"}),
 ]
 
 
@@ -198,3 +204,25 @@ def test_uploads_need_their_role(mutable, user):
     assert (r.status_code != 403) if user == "admin1" else (r.status_code == 403)
     r = client.post("/api/v1/whatif", headers=hdr[user], files={"policy": ("p.yaml", b"not: [valid", "text/yaml")})
     assert (r.status_code == 422) if user in ("admin1", "analyst1") else (r.status_code == 403), r.text
+
+
+@pytest.mark.parametrize("which", ["own", "other"])
+@pytest.mark.parametrize("user", sorted(OWN))
+def test_tasks(mutable, user, which):
+    """Read and complete a task of the user's own / other manager: 404 outside the scope, 403 for non-managers."""
+    client, hdr = mutable
+    manager = (OWN if which == "own" else OTHER)[user]
+    every = client.get("/api/v1/tasks", params={"status": "open", "limit": 500}, headers=hdr["admin1"]).json()
+    task = next(t for t in every if t["manager_id"] == manager and t["type"] == "cadence")
+    visible = expected_read(user, which) == 200
+    r = client.get(f"/api/v1/tasks/{task['task_id']}", headers=hdr[user])
+    assert r.status_code == (200 if visible else 404), r.text
+    listed = client.get("/api/v1/tasks", params={"status": "open", "limit": 500}, headers=hdr[user])
+    assert (task["task_id"] in {t["task_id"] for t in listed.json()}) == visible
+    r = client.post(f"/api/v1/tasks/{task['task_id']}/complete", json={"outcome": "reached"}, headers=hdr[user])
+    if not visible:
+        assert r.status_code == 404
+    elif user in MANAGERS:
+        assert r.status_code == 200 and r.json()["closed_by"] == user
+    else:
+        assert r.status_code == 403

@@ -32,9 +32,8 @@ def test_list_sorting_and_paging_match_the_snapshot(shared_client, headers, snap
 
 
 def test_search_by_name_and_masking(shared_client, headers, base_root):
-    from tierwise.ingest.batches import DataArea
-    files = DataArea(base_root / "data").table_files("customers")
-    people = pq.read_table(files[0]).to_pylist()
+    # the generator's file the fixture imported (personal fields live in the vault after the import)
+    people = pq.read_table(base_root / "inbox" / "customers.parquet").to_pylist()
     p = next(x for x in people if x["manager_id"] == "RM00001" and x["name"] and len(x["name"]) >= 2)
     r = shared_client.get("/api/v1/customers", headers=headers["rm1"], params={"q": p["name"]}).json()
     hit = next(i for i in r["items"] if i["customer_id"] == p["customer_id"])

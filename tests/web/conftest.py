@@ -8,7 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+import warnings
+
 import pytest
+
+with warnings.catch_warnings():     # starlette's notice about httpx, once at import
+    warnings.simplefilter("ignore")
+    import fastapi.testclient  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -64,3 +70,10 @@ def shot():
     def take(page, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     return take
+
+
+@pytest.fixture(scope="session")
+def base_root(tmp_path_factory) -> Path:
+    """The API tests' bank workspace (4 managers, 2 runs, users), built once for this suite."""
+    from api.workspace import build
+    return build(tmp_path_factory.mktemp("webws") / "ws")

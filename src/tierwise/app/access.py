@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from tierwise.errors import NotFoundError, PermissionDeniedError
 
@@ -47,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.read": ALL_ROLES,
     "tasks.complete": MANAGERS,
     "users.manage": frozenset({"admin"}),
+    "audit.read": frozenset({"admin"}),
 }
 
 
@@ -104,7 +106,12 @@ def _servicing_owners():
 
 
 def owners(ws) -> pa.Table:
-    """customer_id, manager_id, branch_id of every customer (cached per workspace state)."""
+    """customer_id, manager_id, branch_id of every customer (cached per workspace state).
+
+    When the cached entry is out of date, one thread recomputes it while concurrent requests
+    keep using the previous one (no stampede under load); an unchanged table keeps its index,
+    so the id sets (and caches keyed on them) stay the same objects.
+    """
     from tierwise.app import query_engine
 
     fn = _servicing_owners()
@@ -112,23 +119,39 @@ def owners(ws) -> pa.Table:
     root = str(ws.root.resolve())
     with _lock:
         hit = _cache.get(root)
+        refresh = _refreshing.setdefault(root, threading.Lock())
+    if hit and hit[0] == key:
+        return hit[1]
+    if hit is not None and hit[0][0] == key[0]:
+        if not refresh.acquire(blocking=False):      # someone else refreshes: use the previous entry
+            return hit[1]
+    else:
+        refresh.acquire()
+    try:
+        with _lock:
+            hit = _cache.get(root)
         if hit and hit[0] == key:
             return hit[1]
-    table = fn(ws) if fn else query_engine.fallback_owners(ws)
-    table = table.select(["customer_id", "manager_id", "branch_id"])
-    index = {"manager": _group(table, "manager_id"), "branch": _group(table, "branch_id"),
-             "all": frozenset(table["customer_id"].to_pylist())}
-    with _lock:
-        _cache[root] = (key, table, index)
-    return table
+        table = fn(ws) if fn else query_engine.fallback_owners(ws)
+        table = table.select(["customer_id", "manager_id", "branch_id"])
+        if hit is not None and hit[1].equals(table):
+            index = hit[2]
+        else:
+            index = {"manager": _group(table, "manager_id"), "branch": _group(table, "branch_id"),
+                     "all": frozenset(table["customer_id"].to_pylist())}
+        with _lock:
+            _cache[root] = (key, table, index)
+        return table
+    finally:
+        refresh.release()
+
+
+_refreshing: dict[str, threading.Lock] = {}
 
 
 def _group(table: pa.Table, col: str) -> dict[str, frozenset[str]]:
-    out: dict[str, set[str]] = {}
-    for cid, v in zip(table["customer_id"].to_pylist(), table[col].to_pylist()):
-        if v is not None:
-            out.setdefault(v, set()).add(cid)
-    return {k: frozenset(v) for k, v in out.items()}
+    g = table.filter(pa.compute.is_valid(table[col])).group_by(col).aggregate([("customer_id", "list")])
+    return {k: frozenset(v) for k, v in zip(g[col].to_pylist(), g["customer_id_list"].to_pylist())}
 
 
 def visible_ids(ws, principal: Principal) -> frozenset[str] | None:

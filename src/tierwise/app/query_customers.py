@@ -194,14 +194,11 @@ def explain_row(ws, row: dict) -> dict:
 
 
 def _snapshot_rows(ws, name: str, customer_id: str, order: str) -> list[dict]:
-    g = qe.reader(ws).generation()
-    from tierwise.snapshots.store import SnapshotStore
-    path = SnapshotStore(ws.snapshots).path(g.current.run_id) / f"{name}.parquet"
-    if not path.exists():
+    table = qe.snapshot_part(ws, name)
+    if table is None:
         return []
-    res = qe.reader(ws).cursor().execute(
-        f"SELECT * FROM read_parquet({qe._lit(path.as_posix())}) WHERE customer_id = ? ORDER BY {order}",
-        [customer_id])
+    res = qe.reader(ws).cursor().execute(f"SELECT * FROM {table} WHERE customer_id = ? ORDER BY {order}",
+                                         [customer_id])
     cols = [d[0] for d in res.description]
     return [_jsonable(dict(zip(cols, r))) for r in res.fetchall()]
 

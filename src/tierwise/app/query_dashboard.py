@@ -14,6 +14,7 @@ from tierwise.app.query_customers import _jsonable, no_run, scope_sql
 from tierwise.errors import NotFoundError, UserInputError, did_you_mean
 from tierwise.snapshots.store import SnapshotStore
 
+NOT_SEGMENTS = ("tier_level", "tier_metric", "tier_level_prev", "tier_since")
 SUMMARY_PREFIXES = ("rfm_segment", "abc_class", "lifecycle", "seg_", "cluster", "lead_grade", "tier")
 
 
@@ -139,7 +140,7 @@ def segment_summary(ws, principal: Principal, column: str) -> dict:
     """Per segment of ``column``: customers, share, revenue, revenue share, average order, median recency, average CLV."""
     require(principal, "customers.read")
     g = _gen(ws)
-    allowed = [c for c in g.columns if c.startswith(SUMMARY_PREFIXES) and c not in ("tier_level", "tier_metric")]
+    allowed = _classifiable(g)
     if column not in allowed:
         raise NotFoundError(f"no classification '{column}'", hint=did_you_mean(column, allowed) or
                             f"use {', '.join(allowed)}")
@@ -290,3 +291,16 @@ def overrides(ws, principal: Principal, status: str | None = None) -> list[dict]
     ids = visible_ids(ws, principal)
     rows = ws.store().list_overrides(status=status)
     return [_jsonable(o) for o in rows if ids is None or o["customer_id"] in ids]
+
+
+def classifications(ws, principal: Principal) -> list[str]:
+    """Classifications of the current run to explore: summarised by :func:`segment_summary` and drilled
+    into with the customer list's ``tier`` or ``segment`` filter."""
+    from tierwise.app.query_customers import SEGMENT_PREFIXES
+
+    require(principal, "customers.read")
+    return [c for c in _classifiable(_gen(ws)) if c == "tier" or c.startswith(SEGMENT_PREFIXES)]
+
+
+def _classifiable(g) -> list[str]:
+    return [c for c in g.columns if c.startswith(SUMMARY_PREFIXES) and c not in NOT_SEGMENTS]

@@ -89,7 +89,7 @@ class Reader:
             return gen
 
     def _drop(self, g: Generation) -> None:
-        for name in (g.cur, g.hist, g.pers):
+        for name in (g.cur, g.hist, g.pers, f"candidates_{g.n}", f"next_best_products_{g.n}"):
             if name:
                 self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
@@ -219,3 +219,23 @@ def snapshot_labels(ws, info: SnapshotInfo) -> dict:
         p = SnapshotStore(ws.snapshots).path(info.run_id) / "labels.json"
         rd.cache[key] = json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
     return rd.cache[key]
+
+
+def snapshot_part(ws, name: str) -> str | None:
+    """An in-memory table (sorted by customer) of the current run's ``name``.parquet (candidates, next best
+    products), loaded once per workspace state; None when the run has no such file."""
+    rd = reader(ws)
+    g = rd.generation()
+    if g.current is None:
+        return None
+    path = SnapshotStore(ws.snapshots).path(g.current.run_id) / f"{name}.parquet"
+
+    def load() -> str | None:
+        if not path.exists():
+            return None
+        table = f"{name}_{g.n}"
+        with rd.lock:
+            rd.con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM read_parquet({_lit(path.as_posix())}) "
+                           "ORDER BY customer_id")
+        return table
+    return rd.cached(("part", name), load)

@@ -17,7 +17,7 @@ from datetime import date
 
 from tierwise.app.access import Principal, require, require_customer, visible_ids
 from tierwise.app.workspace import Workspace
-from tierwise.errors import NotFoundError, UserInputError
+from tierwise.errors import NotFoundError, TierwiseError, UserInputError
 
 MAX_UPLOAD = 512 << 20
 
@@ -113,6 +113,10 @@ def what_if_upload(ws: Workspace, principal: Principal, filename: str | None, st
     folder, path = save_upload(ws, filename or "policy.yaml", stream)
     try:
         return what_if(ws, path, actor=principal.username)
+    except TierwiseError as exc:         # name the upload, not the scratch file
+        exc.message = exc.message.replace(str(path), path.name)
+        exc.args = (exc.message,)
+        raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -150,7 +154,11 @@ def evaluate_campaign(ws: Workspace, principal: Principal, campaign_id: int, run
     from tierwise.app.campaigns import evaluate_campaign as _evaluate
 
     get_campaign(ws, principal, campaign_id)
-    return _evaluate(ws, campaign_id, run)
+    res = _evaluate(ws, campaign_id, run)
+    scope = _task_scope(ws, principal)
+    if scope is not None:            # a branch manager sees the breakdown of their own managers only
+        res["by_manager"] = {m: v for m, v in res["by_manager"].items() if m in scope}
+    return res
 
 
 # ---------------------------------------------------------------------------- tasks (servicing)

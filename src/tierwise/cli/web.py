@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="port")] = 8000,
         workers: Annotated[int, typer.Option(help="worker processes")] = 1,
         secure_cookies: Annotated[bool, typer.Option(help="mark cookies Secure (behind HTTPS)")] = False,
+        due_every: Annotated[float, typer.Option(help="minutes between checks for due evaluations and the daily "
+                                                      "task generation, run by the server itself (0: never)")] = 15,
     ) -> None:
         """Start the web UI and REST API (/api/v1, OpenAPI at /api/openapi.json)."""
         import os
@@ -38,6 +40,7 @@ def register(app: typer.Typer) -> None:
         ws = open_workspace(directory)            # a clear error before the server starts
         os.environ["TIERWISE_WORKSPACE"] = str(ws.root.resolve())
         os.environ["TIERWISE_SECURE_COOKIES"] = "1" if secure_cookies else ""
+        os.environ["TIERWISE_DUE_MINUTES"] = str(max(due_every, 0))
         out.print(t("web.serving", _loc(directory), url=f"http://{host}:{port}/"))
         # an import string, not an import: the shell stays above the application layer
         uvicorn.run("tierwise.web.server:app_from_env", factory=True, host=host, port=port, workers=workers,

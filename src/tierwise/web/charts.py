@@ -106,7 +106,52 @@ def history(c: dict, loc: str) -> dict | None:
                               xaxis={"type": "category"})}
 
 
-def dashboard_charts(d: dict, loc: str) -> dict:
+def dashboard_charts(d: dict, loc: str, cohort: dict | None = None) -> dict:
     figs = {"pyramid": pyramid(d, loc), "distribution": distribution(d, loc), "migration": migration(d, loc),
-            "rfm": rfm(d, loc), "pareto": pareto(d, loc), "clv": clv(d, loc)}
+            "rfm": rfm(d, loc), "pareto": pareto(d, loc), "clv": clv(d, loc), "cohorts": cohorts(cohort, loc)}
     return {k: v for k, v in figs.items() if v}
+
+
+def cohorts(c: dict | None, loc: str) -> dict | None:
+    """Cohort retention heatmap: first-purchase month × months after, share still purchasing."""
+    rows = (c or {}).get("cohorts") or []
+    if not rows:
+        return None
+    width = max(len(r["retention"]) for r in rows)
+    z = [[(r["retention"][k] if k < len(r["retention"]) else None) for k in range(width)] for r in rows]
+    text = [[(f"{v:.0%}" if v is not None else "") for v in line] for line in z]
+    return {"data": [{"type": "heatmap", "x": [f"+{k}" for k in range(width)],
+                      "y": [f"{r['cohort']} ({r['size']})" for r in rows], "z": z, "text": text,
+                      "texttemplate": "%{text}", "colorscale": "Greens", "reversescale": True, "zmin": 0, "zmax": 1,
+                      "showscale": False,
+                      "hovertemplate": "%{y} %{x}: %{text}<extra></extra>"}],
+            "layout": _layout(t("web.chart.cohorts", loc), margin={"l": 110, "r": 20, "t": 36, "b": 50},
+                              xaxis={"title": {"text": t("web.months_after", loc)}, "type": "category"},
+                              yaxis={"autorange": "reversed", "type": "category", "automargin": True})}
+
+
+def segments(s: dict, loc: str, links: list[str]) -> dict | None:
+    """Customers per segment (bars link to the drill-down)."""
+    rows = s.get("segments") or []
+    if not rows:
+        return None
+    names = [(r["label"] or {}).get(loc) or (r["segment"] if r["segment"] is not None else t("web.none", loc))
+             for r in rows]
+    return {"data": [{"type": "bar", "x": names, "y": [r["customers"] for r in rows], "customdata": links,
+                      "marker": {"color": "#3e7cb1"}, "hovertemplate": "%{x}: %{y}<extra></extra>"}],
+            "layout": _layout(t("web.chart.segments", loc, column=s["column"]), xaxis={"type": "category",
+                                                                                       "automargin": True}),
+            "links": True}
+
+
+def whatif(r: dict, names: dict, loc: str) -> dict:
+    """Migration matrix current tier → proposed tier."""
+    label = lambda x: t("web.none", loc) if x == "(none)" else names.get(x, x)  # noqa: E731
+    z = [[r["counts"][a][b] for b in r["columns"]] for a in r["rows"]]
+    return {"data": [{"type": "heatmap", "x": [label(x) for x in r["columns"]], "y": [label(x) for x in r["rows"]],
+                      "z": z, "texttemplate": "%{z}", "colorscale": "Blues", "reversescale": True,
+                      "showscale": False, "hovertemplate": "%{y} → %{x}: %{z}<extra></extra>"}],
+            "layout": _layout(t("web.chart.whatif", loc), margin={"l": 100, "r": 20, "t": 36, "b": 60},
+                              xaxis={"title": {"text": t("web.proposed", loc)}, "automargin": True},
+                              yaxis={"title": {"text": t("web.current", loc)}, "autorange": "reversed",
+                                     "automargin": True})}

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tierwise.api import errors as api_errors
 from tierwise.api.deps import COOKIE, Ctx, client_of, context, settings, workspace
 from tierwise.api.v1 import set_session_cookie
-from tierwise.app import auth, query_customers as qc, query_dashboard as qd, web_actions as wa
+from tierwise.app import auth, query_cohorts, query_customers as qc, query_dashboard as qd, web_actions as wa
 from tierwise.errors import AuthenticationError, NotFoundError, PermissionDeniedError, TierwiseError
 from tierwise.i18n import t as _t
 from tierwise.web import charts
@@ -155,7 +155,8 @@ async def dashboard_page(request: Request):
     except NotFoundError:
         d = None
     loc = locale_of(request, ctx.principal)
-    return render(request, "dashboard.html", ctx, d=d, charts=charts.dashboard_charts(d, loc) if d else {})
+    cohort = query_cohorts.cohort_retention(ctx.ws, ctx.principal) if d else None
+    return render(request, "dashboard.html", ctx, d=d, charts=charts.dashboard_charts(d, loc, cohort) if d else {})
 
 
 @router.get("/customers")
@@ -186,21 +187,24 @@ async def customer_page(customer_id: str, request: Request):
     loc = locale_of(request, ctx.principal)
     c = qc.customer_360(ctx.ws, ctx.principal, customer_id, unmask=unmask, locale=loc, origin=ctx.origin)
     levels = list(c["explanation"].get("labels", {}).items())
+    from tierwise.app.web_inbox import customer_work
     return render(request, "customer.html", ctx, c=c, levels=levels, today=date.today(), chart=charts.history(c, loc),
-                  message=request.query_params.get("message"))
+                  message=request.query_params.get("message"), work=customer_work(ctx.ws, ctx.principal, customer_id))
 
 
 @router.post("/customers/{customer_id}/overrides")
 async def customer_override(customer_id: str, request: Request):
     ctx = await page_ctx(request)
     form = await request.form()
+    from tierwise.errors import UserInputError
     try:
         expires = date.fromisoformat(str(form.get("expires_on", "")))
+        starts = date.fromisoformat(str(form.get("starts_on"))) if form.get("starts_on") else None
     except ValueError:
-        from tierwise.errors import UserInputError
-        raise UserInputError(f"invalid expiry date {form.get('expires_on')!r}", hint="use YYYY-MM-DD") from None
+        raise UserInputError(f"invalid date {form.get('starts_on')!r} or {form.get('expires_on')!r}",
+                             hint="use YYYY-MM-DD") from None
     o = wa.request_override(ctx.ws, ctx.principal, customer_id, str(form.get("kind", "")), str(form.get("tier", "")),
-                            str(form.get("reason", "")), expires)
+                            str(form.get("reason", "")), expires, starts)
     return RedirectResponse(f"/customers/{quote(customer_id)}?message=override_requested&id={o['override_id']}",
                             status_code=303)
 

@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 
@@ -16,9 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from tierwise.api import errors as api_errors
 from tierwise.api.v1 import router as v1
 from tierwise.api.v1_ops import router as v1_ops
+from tierwise.api.v1_web import router as v1_web
 from tierwise.app.auth import AuthSettings
 from tierwise.app.workspace import Workspace, open_workspace
-from tierwise.web import pages
+from tierwise.web import pages, pages_analysis, pages_work
 
 STATIC = Path(__file__).parent / "static"
 
@@ -52,9 +56,27 @@ def plotly_license() -> str:
 
 
 def create_app(workspace: Workspace | str | Path, *, auth_settings: AuthSettings | None = None,
-               secure_cookies: bool = False) -> FastAPI:
+               secure_cookies: bool = False, due_every: float | None = None,
+               due_today: Callable[[], date] | None = None) -> FastAPI:
+    """The application. ``due_every`` (seconds) starts a :class:`~tierwise.app.web_scheduler.DueRunner`
+    with the server that runs due evaluations and the daily task generation; ``None`` runs none."""
     ws = workspace if isinstance(workspace, Workspace) else open_workspace(workspace)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runner = None
+        if due_every:
+            from tierwise.app.web_scheduler import DueRunner
+            runner = DueRunner(ws, due_every, **({"today": due_today} if due_today else {})).start()
+        app.state.due_runner = runner
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+
     app = FastAPI(title="tierwise", version="1", openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
+                  lifespan=lifespan,
                   description="Customer classification, tiering and upgrade (客户分类、分层分级与升级). "
                               "Log in with POST /api/v1/auth/login, then send `Authorization: Bearer TOKEN`.")
     app.state.ws = ws
@@ -74,7 +96,10 @@ def create_app(workspace: Workspace | str | Path, *, auth_settings: AuthSettings
     pages.install_error_pages(app)
     app.include_router(v1)
     app.include_router(v1_ops)
+    app.include_router(v1_web)
     app.include_router(pages.router)
+    app.include_router(pages_work.router)
+    app.include_router(pages_analysis.router)
 
     js = plotly_js()
 
@@ -92,5 +117,10 @@ def create_app(workspace: Workspace | str | Path, *, auth_settings: AuthSettings
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (used by ``tierwise serve``)."""
-    return create_app(os.environ["TIERWISE_WORKSPACE"], secure_cookies=bool(os.environ.get("TIERWISE_SECURE_COOKIES")))
+    """Factory for ``uvicorn --factory`` (used by ``tierwise serve``).
+
+    ``TIERWISE_DUE_MINUTES`` (``tierwise serve --due-every``): minutes between checks for due
+    evaluations; 0 or unset runs none."""
+    minutes = float(os.environ.get("TIERWISE_DUE_MINUTES") or 0)
+    return create_app(os.environ["TIERWISE_WORKSPACE"], secure_cookies=bool(os.environ.get("TIERWISE_SECURE_COOKIES")),
+                      due_every=minutes * 60 if minutes > 0 else None)
