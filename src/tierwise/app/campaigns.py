@@ -159,3 +159,23 @@ def _metrics(a: dict, b: dict) -> dict:
 def _mean(values) -> float | None:
     vals = [float(v) for v in values if v is not None]
     return sum(vals) / len(vals) if vals else None
+
+
+EVALUATION_COLUMNS = ["scope", "group", "metric", "status", "n_treatment", "n_control", "mean_treatment",
+                      "mean_control", "uplift", "ci_low", "ci_high", "note"]
+
+
+def export_evaluation(ws: Workspace, campaign_id: int, path, *, run: str | None = None, actor: str = "cli") -> dict:
+    """A campaign's uplift — overall, per manager, per tier — as one table in CSV or xlsx; audited."""
+    from tierwise.app.upgrading import write_rows
+
+    r = evaluate_campaign(ws, campaign_id, run)
+    rows = []
+    for scope, groups in (("overall", {"": r["overall"]}), ("manager", r["by_manager"]), ("tier", r["by_tier"])):
+        for group, metrics in groups.items():
+            for metric, u in metrics.items():
+                rows.append({"scope": scope, "group": group, "metric": metric, **u})
+    n = write_rows(path, rows, EVALUATION_COLUMNS)
+    ws.store().audit(actor, "export.written", str(path), {"kind": "campaign_evaluation", "campaign_id": campaign_id,
+                                                          "rows": n})
+    return {"path": str(path), "rows": n, "campaign_id": campaign_id}

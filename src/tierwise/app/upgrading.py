@@ -137,3 +137,67 @@ def products_for(ws, customer_id: str, run: str | None = None, locale: str = "zh
         ratio = hit[0] if hit else None
     return {"customer_id": customer_id, "run_id": info.run_id, "tier": labels.get(level), "next_tier": nxt,
             "products": recs, "cross_sell": ratio}
+
+
+def write_rows(path, rows: list[dict], columns: list[str]) -> int:
+    """Write ``rows`` to a CSV (UTF-8 with BOM, for Excel) or ``.xlsx`` file atomically; returns the count.
+
+    Text is written as text (never as a formula), whatever it starts with."""
+    import csv
+    import io
+    import os
+    from pathlib import Path
+
+    from tierwise.atomic import write_atomic
+    from tierwise.errors import UserInputError
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise UserInputError(f"{path}: write a .csv or an .xlsx file")
+    if not path.parent.exists():
+        raise UserInputError(f"{path.parent}: no such folder")
+    if suffix == ".csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(columns)
+        w.writerows([["" if r.get(c) is None else r.get(c) for c in columns] for r in rows])
+        write_atomic(path, "\ufeff" + buf.getvalue())
+    else:
+        import xlsxwriter
+
+        tmp = path.with_name(f"_{path.name}.tmp")
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_urls": False})
+        sheet = wb.add_worksheet(path.stem[:31] or "sheet")
+        sheet.write_row(0, 0, columns)
+        for i, r in enumerate(rows, start=1):
+            sheet.write_row(i, 0, [r.get(c) for c in columns])
+        wb.close()
+        os.replace(tmp, path)
+    return len(rows)
+
+
+NBP_COLUMNS = ["customer_id", "tier", "next_tier", "nbp_rank", "product", "next_rate", "own_rate", "why"]
+
+
+def export_products(ws, path, *, run: str | None = None, locale: str = "zh-CN", actor: str = "cli") -> dict:
+    """Every customer's next best products of a run (no personal fields) to CSV or xlsx; audited."""
+    import pyarrow.parquet as pq
+
+    from tierwise.app.history import _snap
+
+    info = _snap(ws, run)
+    base = SnapshotStore(ws.snapshots).path(info.run_id)
+    ids = []
+    if (base / "next_best_products.parquet").exists():
+        ids = sorted(set(pq.read_table(base / "next_best_products.parquet", columns=["customer_id"])
+                         ["customer_id"].to_pylist()))
+    rows = []
+    for cid in ids:
+        r = products_for(ws, cid, info.run_id, locale)
+        rows += [{**p, "tier": r["tier"], "next_tier": r["next_tier"]} for p in r["products"]]
+    n = write_rows(path, rows, NBP_COLUMNS)
+    ws.store().audit(actor, "export.written", str(path), {"kind": "next_best_products", "run_id": info.run_id,
+                                                          "rows": n})
+    return {"path": str(path), "rows": n, "run_id": info.run_id}

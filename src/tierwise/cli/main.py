@@ -480,6 +480,22 @@ def upgrade_products(directory: Annotated[Path, typer.Argument(help="workspace f
         out.print(f"{p['nbp_rank']}. {p['product']}: {p['why']}")
 
 
+@upgrade_app.command("export-products")
+def upgrade_export_products(directory: Annotated[Path, typer.Argument(help="workspace folder")],
+                            out_file: Annotated[Path, typer.Option("--out", help=".csv or .xlsx file to write")],
+                            run: Annotated[Optional[str], typer.Option(help="run id or as-of date")] = None,
+                            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every customer's next best products of a run, with the reasons, to CSV or Excel (audited)."""
+    from tierwise.app.upgrading import export_products
+    from tierwise.app.workspace import open_workspace
+
+    r = export_products(open_workspace(directory), out_file, run=run, locale=_locale(directory) or "zh-CN")
+    if as_json:
+        print(json.dumps(r, ensure_ascii=False, indent=2))
+    else:
+        out.print(f"{r['rows']:,} recommendations of {r['run_id']} written to {r['path']}")
+
+
 campaign_app = typer.Typer(help="Campaigns with randomised control groups, and their uplift.", no_args_is_help=True)
 upgrade_app.add_typer(campaign_app, name="campaign")
 
@@ -521,12 +537,17 @@ def campaign_start(directory: Annotated[Path, typer.Argument()], campaign_id: An
 @campaign_app.command("evaluate")
 def campaign_evaluate(directory: Annotated[Path, typer.Argument()], campaign_id: Annotated[int, typer.Argument()],
                       run: Annotated[Optional[str], typer.Option(help="compare with this run (default: current)")] = None,
+                      out_file: Annotated[Optional[Path], typer.Option("--out", help="also write the table to a "
+                                                                                     ".csv or .xlsx file")] = None,
                       as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Treated vs control: uplift with 95 % intervals, per manager and per tier."""
-    from tierwise.app.campaigns import evaluate_campaign
+    from tierwise.app.campaigns import evaluate_campaign, export_evaluation
     from tierwise.app.workspace import open_workspace
 
     r = evaluate_campaign(open_workspace(directory), campaign_id, run)
+    if out_file is not None:
+        written = export_evaluation(open_workspace(directory), campaign_id, out_file, run=run)
+        err.print(f"{written['rows']} rows written to {written['path']}")
     if as_json:
         print(json.dumps(r, ensure_ascii=False, indent=2, default=str))
         return
