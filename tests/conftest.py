@@ -71,3 +71,17 @@ def pg_url(pg_server, request) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql+psycopg://{kw['user']}@{kw['host']}:{kw['port']}/{name}"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of Debian's Chromium for the browser tests (fails in CI, skips locally when missing)."""
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        msg = "Debian's chromium is not installed (apt-get install -y chromium fonts-noto-cjk; .ci/run does)"
+        if in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return path

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
+from tierwise.canonical import TABLES
 from tierwise.errors import NotFoundError, PermissionDeniedError
+from tierwise.protect.mask import MASKS  # the one set of masking rules (also for exports and quarantine)
 
 ALL_ROLES = frozenset({"admin", "analyst", "branch_manager", "relationship_manager"})
 MANAGERS = frozenset({"branch_manager", "relationship_manager"})
@@ -178,82 +180,8 @@ def require_customer(ws, principal: Principal, customer_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------- masking
-PERSONAL = ("name", "phone", "id_number", "email", "address", "birthday")
-
-
-def mask_phone(v: str | None) -> str | None:
-    """Keep the first 3 and last 4 digits.
-
-    >>> mask_phone("13812345678")
-    '138****5678'
-    """
-    if not v:
-        return v
-    s = str(v)
-    return s[:3] + "*" * max(len(s) - 7, 1) + s[-4:] if len(s) > 7 else "*" * len(s)
-
-
-def mask_id_number(v: str | None) -> str | None:
-    """Keep the first 3 and last 4 characters.
-
-    >>> mask_id_number("110101199003071234")
-    '110***********1234'
-    """
-    if not v:
-        return v
-    s = str(v)
-    return s[:3] + "*" * (len(s) - 7) + s[-4:] if len(s) > 7 else "*" * len(s)
-
-
-def mask_name(v: str | None) -> str | None:
-    """Keep the first character (the family name).
-
-    >>> mask_name("张三"), mask_name("欧阳娜娜"), mask_name("Li")
-    ('张*', '欧***', 'L*')
-    """
-    if not v:
-        return v
-    s = str(v)
-    return s[0] + "*" * max(len(s) - 1, 1)
-
-
-def mask_email(v: str | None) -> str | None:
-    """Keep the first character of the local part and the domain.
-
-    >>> mask_email("zhang.san@example.com")
-    'z***@example.com'
-    """
-    if not v:
-        return v
-    local, _, domain = str(v).partition("@")
-    return (local[:1] + "***") + ("@" + domain if domain else "")
-
-
-def mask_address(v: str | None) -> str | None:
-    """Keep the first 6 characters (province and city).
-
-    >>> mask_address("北京市朝阳区建国路88号")
-    '北京市朝阳区****'
-    """
-    if not v:
-        return v
-    return str(v)[:6] + "****"
-
-
-def mask_birthday(v) -> str | None:
-    """Keep the year only.
-
-    >>> from datetime import date
-    >>> mask_birthday(date(1990, 3, 7))
-    '1990-**-**'
-    """
-    if v is None:
-        return None
-    return str(v)[:4] + "-**-**"
-
-
-MASKS = {"name": mask_name, "phone": mask_phone, "id_number": mask_id_number, "email": mask_email,
-         "address": mask_address, "birthday": mask_birthday}
+#: the customers' personal columns, as the canonical schema marks them
+PERSONAL = tuple(c.name for c in TABLES["customers"].personal_columns())
 
 
 def personal_view(ws, principal: Principal, customer_ids: list[str], *, unmask: bool = False,

@@ -31,11 +31,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 import sqlalchemy as sa
-import yaml
 
 from tierwise import __version__
 from tierwise.atomic import fsync_dir
-from tierwise.app.workspace import SETTINGS_FILE, Settings, Workspace, open_workspace
+from tierwise.app.workspace import SETTINGS_FILE, Workspace, open_workspace, write_settings
 from tierwise.errors import UserInputError, WorkspaceError
 from tierwise.store import open_store
 from tierwise.store.dump import consistent_connection, dump_tables, load_table, reset_sequences, row_counts
@@ -52,12 +51,16 @@ class BackupError(UserInputError):
     """An archive is missing, damaged, not a tierwise backup, or cannot be restored where asked."""
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+class _Hashing:
+    """A file reader that hashes what passes through it (so each file is read once)."""
+
+    def __init__(self, fh):
+        self.fh, self.sha = fh, hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        block = self.fh.read(n)
+        self.sha.update(block)
+        return block
 
 
 def _store_files(ws: Workspace) -> set[Path]:
@@ -86,12 +89,15 @@ def workspace_files(ws: Workspace) -> list[Path]:
     return found
 
 
-def _add_file(tar: tarfile.TarFile, arcname: str, path: Path) -> None:
+def _add_file(tar: tarfile.TarFile, arcname: str, path: Path) -> dict:
+    """Add ``path`` to the archive; returns its manifest entry (SHA-256 and size of what was written)."""
     info = tar.gettarinfo(str(path), arcname)
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     with open(path, "rb") as fh:
-        tar.addfile(info, fh)
+        reader = _Hashing(fh)
+        tar.addfile(info, reader)
+    return {"sha256": reader.sha.hexdigest(), "size": info.size}
 
 
 def _add_bytes(tar: tarfile.TarFile, arcname: str, data: bytes) -> None:
@@ -128,9 +134,8 @@ def backup_workspace(path: str | Path, out: str | Path, *, force: bool = False, 
                 for rel in files:
                     p = ws.root / rel
                     arc = f"workspace/{rel.as_posix()}"
-                    manifest["files"][arc] = {"sha256": _sha256_file(p), "size": p.stat().st_size}
-                    _add_file(tar, arc, p)
-                    done += p.stat().st_size
+                    manifest["files"][arc] = entry = _add_file(tar, arc, p)
+                    done += entry["size"]
                     if progress:
                         progress("files", done, total)
                 with consistent_connection(store.engine, ws.scratch) as conn:
@@ -271,14 +276,10 @@ def restore_workspace(archive: str | Path, target: str | Path, *, store_url: str
             settings_path = tmp / SETTINGS_FILE
             if not settings_path.exists():
                 raise BackupError(f"{archive}: the archive holds no {SETTINGS_FILE}; not a workspace backup")
-            settings = Settings.model_validate(yaml.safe_load(settings_path.read_text(encoding="utf-8")) or {})
+            settings = open_workspace(tmp).settings  # validates the settings, creates the empty areas
             if store_url:
                 settings.store_url = store_url
-                settings_path.write_text(
-                    "# tierwise workspace settings (deployment). Business rules live in policy.yaml.\n"
-                    + yaml.safe_dump(settings.model_dump(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-            for area in ("data", "snapshots", "quarantine", "scratch"):
-                (tmp / area).mkdir(exist_ok=True)
+                write_settings(tmp, settings)
             # the store: into the temporary folder for a workspace-local SQLite file, else into its database
             url = settings.store_url.replace("{workspace}", str(tmp))
             store = open_store(url)

@@ -56,18 +56,25 @@ def migration_matrix(ws: Workspace, from_ref: str | None, to_ref: str | None) ->
     ta = snaps.read(a.run_id).select(["customer_id", "tier"]).rename_columns(["customer_id", "tier_from"])
     tb = snaps.read(b.run_id).select(["customer_id", "tier"]).rename_columns(["customer_id", "tier_to"])
     j = ta.join(tb, "customer_id", join_type="full outer")
+    pairs = zip(j["tier_from"].to_pylist(), j["tier_to"].to_pylist(), [1] * j.num_rows)
+    return migration_result(a, b, levels, pairs)
+
+
+def migration_result(a, b, levels: list[str], pairs) -> dict:
+    """The migration matrix of runs ``a`` → ``b`` from ``(tier_from, tier_to, count)`` triples
+    (a missing tier is the row or column ``(none)``): counts, row shares, upgrades, downgrades."""
     none = "(none)"
-    rows = [levels_a for levels_a in levels] + [none]
-    counts = {r: {c: 0 for c in rows} for r in rows}
-    for f, t in zip(j["tier_from"].to_pylist(), j["tier_to"].to_pylist()):
-        counts[f or none][t or none] += 1
+    names = [*levels, none]
+    counts = {r: {c: 0 for c in names} for r in names}
+    for f, t, n in pairs:
+        counts[f or none][t or none] += n
     shares = {r: {c: (n / total if (total := sum(counts[r].values())) else 0.0) for c, n in counts[r].items()}
-              for r in rows}
+              for r in names}
     up = sum(counts[r][c] for i, r in enumerate(levels) for c in levels[i + 1:])
     down = sum(counts[r][c] for i, r in enumerate(levels) for c in levels[:i])
     return {"from": {"run_id": a.run_id, "as_of": a.as_of.isoformat()},
             "to": {"run_id": b.run_id, "as_of": b.as_of.isoformat()},
-            "levels": rows, "counts": counts, "shares": shares, "upgrades": up, "downgrades": down}
+            "levels": names, "counts": counts, "shares": shares, "upgrades": up, "downgrades": down}
 
 
 def customer_history(ws: Workspace, customer_id: str) -> list[dict]:
@@ -97,11 +104,15 @@ def explain(ws: Workspace, customer_id: str, ref: str | None = None) -> dict:
         ids = t["customer_id"].to_pylist()
         raise UserInputError(f"customer '{customer_id}' is not in run {info.run_id}",
                              hint=did_you_mean(customer_id, ids[:100000]) or "check the customer number")
-    r = hit.to_pylist()[0]
     policy = parse_policy((snaps.path(info.run_id) / "policy.yaml").read_text(encoding="utf-8"))
-    tp = policy.tiers
+    return explain_snapshot_row(ws, info, hit.to_pylist()[0], policy.tiers)
+
+
+def explain_snapshot_row(ws: Workspace, info, r: dict, tp) -> dict:
+    """The explanation of one snapshot row ``r`` of run ``info``, under that run's tier policy ``tp``."""
     if not tp.enabled or "tier" not in r:
-        return {"customer_id": customer_id, "run_id": info.run_id, "as_of": info.as_of.isoformat(), "tiers": False}
+        return {"customer_id": r["customer_id"], "run_id": info.run_id, "as_of": info.as_of.isoformat(),
+                "tiers": False}
     levels = tp.levels
     cur = r["tier_level"]
     computed = r["tier_computed"]
@@ -114,7 +125,7 @@ def explain(ws: Workspace, customer_id: str, ref: str | None = None) -> dict:
         store = ws.store()
         overrides = [store.get_override(int(i)) for i in r["override_ids"].split(",")]
     return {
-        "customer_id": customer_id, "run_id": info.run_id, "as_of": info.as_of.isoformat(),
+        "customer_id": r["customer_id"], "run_id": info.run_id, "as_of": info.as_of.isoformat(),
         "metric": tp.metric, "unit": tp.unit, "value": m,
         "tier": levels[cur].id, "tier_computed": lv.id, "status": r["tier_status"], "event": r["tier_event"],
         "qualifying": levels[r["q"]].id,

@@ -19,10 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-import yaml
-
-from tierwise.app.workspace import SETTINGS_FILE, Workspace
-from tierwise.atomic import fsync_dir, write_atomic
+from tierwise.app.workspace import Workspace, write_settings
+from tierwise.atomic import fsync_dir
 from tierwise.canonical import ARROW_TYPES, TABLES
 from tierwise.errors import UserInputError
 from tierwise.protect.keys import KeyProblem, KeyRing, read_key_file
@@ -166,8 +164,7 @@ def rotate_key(ws: Workspace, new_key_file: str | Path, *, actor: str = "cli") -
             fsync_dir(batch)
             done += 1
         ws.settings.key_file = str(path)
-        write_atomic(ws.root / SETTINGS_FILE, "# tierwise workspace settings (deployment). Business rules live in "
-                     "policy.yaml.\n" + yaml.safe_dump(ws.settings.model_dump(), allow_unicode=True, sort_keys=False))
+        write_settings(ws.root, ws.settings)
     result = {"old_key_id": old.current.key_id, "new_key_id": new.key_id, "resealed": done, "already_new": skipped,
               "key_file": str(path)}
     ws.store().audit(actor, "key.rotate", str(ws.root), result)

@@ -161,36 +161,10 @@ def explain_row(ws, row: dict) -> dict:
     Equal to :func:`tierwise.app.history.explain` (a test checks every customer), computed from
     the row already read instead of reading the snapshot again.
     """
-    g = qe.reader(ws).generation()
-    info = g.current
-    tp = qe.snapshot_policy(ws, info).tiers
-    cid = row["customer_id"]
-    if not tp.enabled or "tier" not in row:
-        return {"customer_id": cid, "run_id": info.run_id, "as_of": info.as_of.isoformat(), "tiers": False}
-    levels = tp.levels
-    cur, computed = row["tier_level"], row["tier_computed"]
-    m = row["tier_metric"] or 0.0
-    lv = levels[computed]
-    keep = lv.entry if lv.maintain is None else lv.maintain
-    nxt = levels[cur + 1] if cur + 1 < len(levels) else None
-    overrides = []
-    if row.get("override_ids"):
-        store = ws.store()
-        overrides = [store.get_override(int(i)) for i in row["override_ids"].split(",")]
-    return {
-        "customer_id": cid, "run_id": info.run_id, "as_of": info.as_of.isoformat(),
-        "metric": tp.metric, "unit": tp.unit, "value": m,
-        "tier": levels[cur].id, "tier_computed": lv.id, "status": row["tier_status"], "event": row["tier_event"],
-        "qualifying": levels[row["q"]].id,
-        "entry": lv.entry, "maintain": keep, "meets_maintain": m >= keep,
-        "watch_count": row["watch_count"], "deferral": lv.deferral,
-        "downgrade_after": (lv.deferral - row["watch_count"]) if row["watch_count"] else None,
-        "next_tier": nxt.id if nxt else None,
-        "gap_to_next": round(max(nxt.entry - m, 0.0), 2) if nxt else None,
-        "overrides": [{k: o[k] for k in ("override_id", "kind", "tier", "reason", "expires_on", "requested_by",
-                                         "decided_by")} for o in overrides if o],
-        "labels": {x.id: {"zh-CN": x.label.zh_CN, "en": x.label.en} for x in levels},
-    }
+    from tierwise.app.history import explain_snapshot_row
+
+    info = qe.reader(ws).generation().current
+    return explain_snapshot_row(ws, info, row, qe.snapshot_policy(ws, info).tiers)
 
 
 def _snapshot_rows(ws, name: str, customer_id: str, order: str) -> list[dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tierwise.app import query_engine as qe
 from tierwise.app.access import Principal, require, visible_ids
+from tierwise.app.history import migration_result
 from tierwise.app.query_customers import _jsonable, no_run, scope_sql
 from tierwise.errors import NotFoundError, UserInputError, did_you_mean
 from tierwise.snapshots.store import SnapshotStore
@@ -121,18 +122,7 @@ def migration(ws, principal: Principal, from_ref: str | None = None, to_ref: str
             f"x.tier AS tier_from, y.tier AS tier_to FROM read_parquet({qe._lit(g.files[a.run_id])}) x "
             f"FULL OUTER JOIN read_parquet({qe._lit(g.files[b.run_id])}) y USING (customer_id)) j"
             + (f" WHERE {s}" if s else "") + " GROUP BY ALL").fetchall()
-        none = "(none)"
-        names = [*levels, none]
-        counts = {r: {c: 0 for c in names} for r in names}
-        for f, t, n in rows:
-            counts[f or none][t or none] += n
-        shares = {r: {c: (n / tot if (tot := sum(counts[r].values())) else 0.0) for c, n in counts[r].items()}
-                  for r in names}
-        up = sum(counts[r][c] for i, r in enumerate(levels) for c in levels[i + 1:])
-        down = sum(counts[r][c] for i, r in enumerate(levels) for c in levels[:i])
-        return {"from": {"run_id": a.run_id, "as_of": a.as_of.isoformat()},
-                "to": {"run_id": b.run_id, "as_of": b.as_of.isoformat()},
-                "levels": names, "counts": counts, "shares": shares, "upgrades": up, "downgrades": down}
+        return migration_result(a, b, levels, rows)
     return rd.cached(("migration", a.run_id, b.run_id, principal.scope_key), compute)
 
 

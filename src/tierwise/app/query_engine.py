@@ -22,11 +22,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from tierwise.canonical import TABLES
 from tierwise.engine import connect_duckdb
 from tierwise.snapshots.store import INDEX, SnapshotInfo, SnapshotStore
 
 HIST_COLUMNS = ("tier", "tier_level", "tier_status", "tier_event", "tier_metric", "watch_count", "override_ids")
-PERSONAL = ("name", "phone", "id_number", "email", "address", "birthday")
+#: the customers' personal columns, as the canonical schema marks them
+PERSONAL = tuple(c.name for c in TABLES["customers"].personal_columns())
 
 
 def _lit(path: str | Path) -> str:

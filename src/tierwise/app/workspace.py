@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tierwise.app.servicing_outbox import ChannelSettings
+from tierwise.atomic import write_atomic
 from tierwise.config.policy import Policy, load_policy
 from tierwise.config.presets import render_preset
 from tierwise.errors import ConcurrencyError, UserInputError, WorkspaceError
@@ -133,9 +134,7 @@ def init_workspace(path: str | Path, preset: str, *, force: bool = False) -> Wor
     else:
         generate_key_file(key_path)
     settings = Settings(key_file=str(key_path))
-    (root / SETTINGS_FILE).write_text(
-        "# tierwise workspace settings (deployment). Business rules live in policy.yaml.\n"
-        + yaml.safe_dump(settings.model_dump(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    write_settings(root, settings)
     (root / POLICY_FILE).write_text(policy_text, encoding="utf-8")
     ws = Workspace(root, settings)
     store = ws.store()
@@ -143,6 +142,12 @@ def init_workspace(path: str | Path, preset: str, *, force: bool = False) -> Wor
     from tierwise.app.users import create_first_admin   # the first admin, with a one-time password
     create_first_admin(ws)
     return ws
+
+
+def write_settings(root: Path, settings: Settings) -> None:
+    """Write ``workspace.yaml`` atomically."""
+    write_atomic(root / SETTINGS_FILE, "# tierwise workspace settings (deployment). Business rules live in "
+                 "policy.yaml.\n" + yaml.safe_dump(settings.model_dump(), allow_unicode=True, sort_keys=False))
 
 
 def open_workspace(path: str | Path) -> Workspace:

@@ -327,13 +327,19 @@ def tiers_migration(directory: Annotated[Path, typer.Argument(help="workspace fo
     if as_json:
         print(json.dumps(mm, ensure_ascii=False, indent=2))
         return
-    tbl = RichTable(title=f"{mm['from']['as_of']} → {mm['to']['as_of']} (↑{mm['upgrades']} ↓{mm['downgrades']})")
-    tbl.add_column("from \\ to")
-    for c in mm["levels"]:
+    out.print(_matrix(f"{mm['from']['as_of']} → {mm['to']['as_of']} (↑{mm['upgrades']} ↓{mm['downgrades']})",
+                      "from \\ to", mm["levels"], mm["levels"], mm["counts"]))
+
+
+def _matrix(title: str, corner: str, rows: list[str], columns: list[str], counts: dict) -> RichTable:
+    """A migration-style matrix of counts (``counts[row][column]``) as a Rich table."""
+    tbl = RichTable(title=title)
+    tbl.add_column(corner)
+    for c in columns:
         tbl.add_column(c, justify="right")
-    for r in mm["levels"]:
-        tbl.add_row(r, *[f"{mm['counts'][r][c]:,}" for c in mm["levels"]])
-    out.print(tbl)
+    for r in rows:
+        tbl.add_row(r, *[f"{counts[r][c]:,}" for c in columns])
+    return tbl
 
 
 override_app = typer.Typer(help="Manual tier overrides (软性分层): request, approve, reject, list.", no_args_is_help=True)
@@ -422,14 +428,9 @@ def whatif_cmd(
     if as_json:
         print(json.dumps(r, ensure_ascii=False, indent=2))
         return
-    tbl = RichTable(title=f"what-if as of {r['as_of']}: {r['moved']:,} customers would change tier"
-                    + (f" (↑{r['upgrades']:,} ↓{r['downgrades']:,})" if r["upgrades"] is not None else ""))
-    tbl.add_column("current \\ proposed")
-    for c in r["columns"]:
-        tbl.add_column(c, justify="right")
-    for row in r["rows"]:
-        tbl.add_row(row, *[f"{r['counts'][row][c]:,}" for c in r["columns"]])
-    out.print(tbl)
+    out.print(_matrix(f"what-if as of {r['as_of']}: {r['moved']:,} customers would change tier"
+                      + (f" (↑{r['upgrades']:,} ↓{r['downgrades']:,})" if r["upgrades"] is not None else ""),
+                      "current \\ proposed", r["rows"], r["columns"], r["counts"]))
 
 
 upgrade_app = typer.Typer(help="Upgrade candidates and next best products (客户升级).", no_args_is_help=True)

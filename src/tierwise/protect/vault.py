@@ -31,6 +31,7 @@ False
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -78,12 +79,10 @@ def seal_table(ring: KeyRing, table: str, batch: str, data: pa.Table, key_column
     return index, blocks
 
 
-def open_blocks(ring: KeyRing, table: str, batch: str, blocks: pa.Table, which: list[int] | None = None,
-                schema: pa.Schema | None = None) -> pa.Table:
-    """The clear rows (key + personal columns) of the chosen blocks (default: all), in block order."""
+def _opened(ring: KeyRing, table: str, batch: str, blocks: pa.Table, which: list[int] | None):
+    """(block number, clear rows) of the chosen blocks (default: all), in one pass over ``blocks``."""
     wanted = None if which is None else set(which)
     aeads: dict[str, AESGCM] = {}
-    parts = []
     for b, kid, blob in zip(blocks["block"].to_pylist(), blocks["key_id"].to_pylist(), blocks["sealed"].to_pylist()):
         if wanted is not None and b not in wanted:
             continue
@@ -95,7 +94,13 @@ def open_blocks(ring: KeyRing, table: str, batch: str, blocks: pa.Table, which: 
             raise KeyProblem(f"sealed personal data of {table} (batch {batch}, block {b}) do not open with key {kid}: "
                              "they were altered or moved",
                              hint="restore the workspace from a backup; the analytic data are not affected") from None
-        parts.append(ipc.open_stream(payload).read_all())
+        yield b, ipc.open_stream(payload).read_all()
+
+
+def open_blocks(ring: KeyRing, table: str, batch: str, blocks: pa.Table, which: list[int] | None = None,
+                schema: pa.Schema | None = None) -> pa.Table:
+    """The clear rows (key + personal columns) of the chosen blocks (default: all), in block order."""
+    parts = [clear for _, clear in _opened(ring, table, batch, blocks, which)]
     if not parts:
         if schema is None:
             raise ValueError("no blocks chosen and no schema given")
@@ -107,12 +112,12 @@ def reseal(ring_from: KeyRing, ring_to: KeyRing, table: str, batch: str, blocks:
     """The same blocks sealed with ``ring_to``'s current key (key rotation); block numbers are kept."""
     aead = AESGCM(ring_to.current.secret)
     kid = ring_to.current.key_id
-    out = []
-    for b in blocks["block"].to_pylist():
-        clear = open_blocks(ring_from, table, batch, blocks, [b])
+    numbers, out = [], []
+    for b, clear in _opened(ring_from, table, batch, blocks, None):
         nonce = os.urandom(12)
+        numbers.append(b)
         out.append(nonce + aead.encrypt(nonce, _ipc_bytes(clear), _aad(table, batch, b, kid)))
-    return pa.table({"block": blocks["block"], "key_id": pa.array([kid] * blocks.num_rows, pa.string()),
+    return pa.table({"block": pa.array(numbers, pa.int32()), "key_id": pa.array([kid] * len(out), pa.string()),
                      "sealed": pa.array(out, pa.binary())})
 
 
@@ -136,8 +141,6 @@ def seal_text(ring: KeyRing, text: str | None, context: str) -> str | None:
     """
     if text is None:
         return None
-    import base64
-
     nonce = os.urandom(12)
     ct = AESGCM(ring.current.secret).encrypt(nonce, text.encode("utf-8"), context.encode("utf-8"))
     return f"{TEXT_PREFIX}{ring.current.key_id}:{base64.b64encode(nonce + ct).decode('ascii')}"
@@ -147,8 +150,6 @@ def open_text(ring: KeyRing, token: str | None, context: str) -> str | None:
     """The text of a :func:`seal_text` token (text that is not a token is returned as it is)."""
     if token is None or not token.startswith(TEXT_PREFIX):
         return token
-    import base64
-
     kid, b64 = token[len(TEXT_PREFIX):].split(":", 1)
     blob = base64.b64decode(b64)
     try:
