@@ -85,3 +85,27 @@ def chromium() -> str:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
     return path
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The one local SparkSession of the test session, shared by every suite (fails in CI, skips locally
+    without Java)."""
+    import os
+    import shutil
+
+    java_home = os.environ.get("JAVA_HOME")
+    if not shutil.which("java") and not (java_home and Path(java_home, "bin", "java").exists()):
+        msg = "Spark needs Java 17: `apt-get install -y openjdk-17-jre-headless` (.ci/run does this)"
+        if in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    from tierwise.engine.backends import spark_session
+
+    # C1-only JIT: a short-lived JVM running many small, different queries spends much of its CPU in the C2
+    # compiler otherwise (measured: about a third less wall time for the Spark parity suite)
+    session = spark_session(master="local[2]", shuffle_partitions=4, driver_memory="1g",
+                            scratch=tmp_path_factory.mktemp("spark"), app_name="tierwise-tests",
+                            java_options="-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m")
+    yield session
+    session.stop()

@@ -23,7 +23,7 @@ import pytest
 from tierwise.canonical import TABLES
 from tierwise.engine import connect_duckdb, ibis_duckdb, register_canonical
 from tierwise.engine.backends import (canonical_arrow_schema, ibis_postgres, ibis_pyspark, load_arrow,
-                                      load_canonical, spark_session)
+                                      load_canonical)
 
 
 BACKENDS = ("duckdb", "postgres", "pyspark")
@@ -118,23 +118,6 @@ def _duckdb_factory(scratch: Path):
 @pytest.fixture(scope="session")
 def reference(scratch) -> ReferenceEngine:
     return ReferenceEngine("reference", _duckdb_factory(scratch))
-
-
-@pytest.fixture(scope="session")
-def spark(scratch):
-    """The one local SparkSession of the test session (fails in CI, skips locally without Java)."""
-    java_home = os.environ.get("JAVA_HOME")
-    if not shutil.which("java") and not (java_home and Path(java_home, "bin", "java").exists()):
-        msg = "parity suite needs Java 17 for Spark: `apt-get install -y openjdk-17-jre-headless` (.ci/run does this)"
-        if in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    # C1-only JIT: a short-lived JVM running many small, different queries spends much of its CPU in the C2
-    # compiler otherwise (measured: about a third less wall time for the Spark half of this suite)
-    session = spark_session(master="local[2]", shuffle_partitions=4, driver_memory="1g", scratch=scratch / "spark",
-                            app_name="tierwise-parity", java_options="-XX:TieredStopAtLevel=1")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="session")

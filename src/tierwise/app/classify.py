@@ -14,7 +14,6 @@ from tierwise.app.personal import ages_as_of
 from tierwise.app.value import add_value_predictions
 from tierwise.app.workspace import Workspace
 from tierwise.canonical import TABLES
-from tierwise.engine import connect_duckdb, ibis_duckdb, register_canonical
 from tierwise.models.clustering import CustomerClusters
 from tierwise.errors import UserInputError
 
@@ -70,12 +69,15 @@ def _clusters(customers: pa.Table, cp, previous: dict | None) -> tuple[pa.Table,
     return customers.append_column("cluster", pa.array(labels.astype("int64"))), model.to_dict()
 
 
-def _tier_history(ib, ws: Workspace, as_of: date):
+def _tier_history(ws: Workspace, as_of: date) -> pa.Table | None:
     """Intervals of the tier in force per customer from the snapshots before ``as_of``.
 
     A snapshot's tier applies from the day after its as-of date until the next snapshot's
     as-of date (inclusive); the last one until far in the future.
     """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     from tierwise.snapshots.store import SnapshotStore
     from tierwise.analytics.days import day_of
 
@@ -83,14 +85,15 @@ def _tier_history(ib, ws: Workspace, as_of: date):
     snaps = [s for s in store.in_force() if s.as_of < as_of]
     if not snaps:
         return None
-    files = []
+    parts = []
     for i, s in enumerate(snaps):
-        path = store.path(s.run_id) / "customers.parquet"
+        t = pq.read_table(store.path(s.run_id) / "customers.parquet", columns=["customer_id", "tier"])
+        t = t.filter(pc.is_valid(t["tier"]))
         nxt = day_of(snaps[i + 1].as_of) + 1 if i + 1 < len(snaps) else 10**7
-        files.append(f"SELECT customer_id, tier, {day_of(s.as_of) + 1} AS from_day, {nxt} AS to_day "
-                     f"FROM read_parquet('{path.as_posix()}') WHERE tier IS NOT NULL")
-    ib.con.execute("CREATE OR REPLACE TEMP TABLE _tier_history AS " + " UNION ALL ".join(files))
-    return ib.table("_tier_history")
+        parts.append(pa.table({"customer_id": t["customer_id"].cast(pa.string()), "tier": t["tier"].cast(pa.string()),
+                               "from_day": pa.array([day_of(s.as_of) + 1] * t.num_rows, pa.int64()),
+                               "to_day": pa.array([nxt] * t.num_rows, pa.int64())}))
+    return pa.concat_tables(parts)
 
 
 def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] | None = None,
@@ -102,40 +105,37 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
     if not area.table_files("customers", manifest):
         raise UserInputError(f"{ws.root}: no customers imported yet",
                              hint=f"tierwise import {ws.root} customers FILE")
-    con = connect_duckdb(ws.scratch, threads=ws.settings.threads, memory_limit=ws.settings.memory_limit)
-    try:
-        ib = ibis_duckdb(con)
-        tables = register_canonical(ib, {t: area.table_files(t, manifest) for t in TABLES}, TABLES)
+    with ws.compute() as engine:
+        tables = engine.canonical({t: area.table_files(t, manifest) for t in TABLES}, TABLES)
         ages = ages_as_of(ws, as_of)
         if ages is not None:  # ages, not birthdays, reach the analytics
-            ib.con.register("_ages", ages)
             cust = tables["customers"]
-            tables["customers"] = cust.left_join(ib.table("_ages"), "customer_id").select(*cust.columns, "age")
+            tables["customers"] = cust.left_join(engine.arrow("_ages", ages), "customer_id").select(
+                *cust.columns, "age")
         # features feed every classification: compute them once
         history = None
         if policy.points.enabled and policy.points.tier_multipliers:
-            history = _tier_history(ib, ws, as_of)
-        ib.create_table("_features", features_for(tables, as_of, policy, history), temp=True, overwrite=True)
+            hist = _tier_history(ws, as_of)
+            history = engine.arrow("_tier_history", hist) if hist is not None else None
+        features = engine.materialize("_features", features_for(tables, as_of, policy, history))
         value_record = None
         if policy.value.enabled:
             # model outputs join the features, so rules, tiers and warnings can use them
-            feats = ib.to_pyarrow(ib.table("_features").order_by("customer_id"))
+            feats = engine.to_arrow(features.order_by("customer_id"))
             feats, value_record = add_value_predictions(feats, policy.value)
-            ib.create_table("_features", feats, temp=True, overwrite=True)
-        result = classify_customers(ib.table("_features"), tables, as_of, policy, base=ws.root)
-        customers = ib.to_pyarrow(result.customers.order_by("customer_id"))
-        ib.con.register("_classified", customers)
-        classified = ib.table("_classified")
+            features = engine.arrow("_features_valued", feats)
+        result = classify_customers(features, tables, as_of, policy, base=ws.root)
+        customers = engine.to_arrow(result.customers.order_by("customer_id"))
+        classified = engine.arrow("_classified", customers)
         columns = summaries_for or [c for c in ("rfm_segment", "abc_class", "lifecycle") if c in customers.column_names] \
             + [f"seg_{s.name}" for s in policy.segments if s.mode == "ordered"]
-        summaries = {c: ib.to_pyarrow(segment_summary(classified, c)) for c in columns}
-        edges = {d: (e if isinstance(e, list) else ib.to_pyarrow(e.order_by("score")).to_pylist())
+        summaries = {c: engine.to_arrow(segment_summary(classified, c)) for c in columns}
+        edges = {d: (e if isinstance(e, list) else engine.to_arrow(e.order_by("score")).to_pylist())
                  for d, e in result.rfm_edges.items()}
         clusters = None
         if policy.clusters.enabled:
             customers, clusters = _clusters(customers, policy.clusters, previous_clusters)
-            ib.con.register("_clustered", customers)
-            summaries["cluster"] = ib.to_pyarrow(segment_summary(ib.table("_clustered"), "cluster"))
+            summaries["cluster"] = engine.to_arrow(segment_summary(engine.arrow("_clustered", customers), "cluster"))
         leads = None
         if policy.leads.enabled and area.table_files("leads", manifest):
             lp = policy.leads
@@ -143,14 +143,12 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
                             budget_thresholds=tuple(lp.budget_thresholds), sources=dict(lp.sources),
                             default_grade=lp.default_grade)
             graded = grade_leads(tables["leads"], spec)
-            leads = ib.to_pyarrow(graded.order_by("lead_id"))
+            leads = engine.to_arrow(graded.order_by("lead_id"))
             g = graded.group_by(segment=graded.lead_grade).aggregate(customers=graded.count())
             total = graded.count().as_scalar().cast("float64")
-            summaries["lead_grade"] = ib.to_pyarrow(g.mutate(
+            summaries["lead_grade"] = engine.to_arrow(g.mutate(
                 share=g.customers.cast("float64") / total, revenue=ibis.null("float64"),
                 revenue_share=ibis.null("float64"), aov=ibis.null("float64"),
                 median_recency_days=ibis.null("float64")).order_by("segment"))
-    finally:
-        con.close()
     return ClassifyResult(as_of, customers, summaries, edges, _labels(policy, result.segment_map), leads, clusters,
                           value_record)

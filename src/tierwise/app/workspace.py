@@ -19,6 +19,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,12 +38,26 @@ POLICY_FILE = "policy.yaml"
 AREAS = ("data", "snapshots", "quarantine", "scratch")
 
 
+class SparkSettings(BaseModel):
+    """Where a Spark evaluation runs (``engine: spark``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    master: str = Field("local[*]", description="Spark master URL: local[N], spark://host:7077, yarn, k8s://…; "
+                                               "an existing SparkSession in the process is reused")
+    conf: dict[str, str] = Field(default_factory=dict,
+                                 description="extra Spark settings, e.g. spark.driver.memory: 8g, "
+                                             "spark.sql.shuffle.partitions: '400'")
+
+
 class Settings(BaseModel):
     """``workspace.yaml``: where things run and are stored."""
 
     model_config = ConfigDict(extra="forbid")
     format: int = Field(1, description="workspace format version")
-    engine: str = Field("duckdb", description="analytics engine: duckdb (embedded default)")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="analytics engine: duckdb (embedded default) or spark (features, classifications "
+                              "and tiers computed in a Spark session; see docs/deploy.md)")
+    spark: SparkSettings = Field(default_factory=SparkSettings, description="Spark session (engine: spark)")
     store_url: str = Field("sqlite:///{workspace}/store.db",
                            description="SQLAlchemy URL of the operational store; {workspace} is the folder")
     threads: int | None = Field(None, ge=1, description="engine threads (default: all cores)")
@@ -82,6 +97,14 @@ class Workspace:
 
     def policy(self) -> Policy:
         return load_policy(self.policy_path)
+
+    def compute(self):
+        """The engine session the settings name (see :mod:`tierwise.engine.compute`); close it after use."""
+        from tierwise.engine.compute import open_compute
+
+        s = self.settings
+        return open_compute(s.engine, scratch=self.scratch, threads=s.threads, memory_limit=s.memory_limit,
+                            spark_master=s.spark.master, spark_conf=s.spark.conf)
 
     def keyring(self, extra: list[str | Path] | None = None) -> KeyRing:
         """The keys that seal and open this workspace's personal fields (see :mod:`tierwise.protect.keys`)."""

@@ -30,11 +30,13 @@ def canonical_arrow_schema(table: Table) -> pa.Schema:
 
 
 def spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4, driver_memory: str = "1g",
-                  scratch: Path | None = None, app_name: str = "tierwise", java_options: str | None = None):
+                  scratch: Path | None = None, app_name: str = "tierwise", java_options: str | None = None,
+                  conf: Mapping[str, str] | None = None):
     """A local SparkSession for embedded use and tests: UTC session time zone, no UI, few shuffle partitions.
 
     ``scratch`` receives Spark's warehouse and local (spill) folders, so nothing is written to
-    the current folder. ``java_options`` go to the driver JVM (it is started by the first
+    the current folder. ``conf`` adds or overrides any Spark setting (``spark.driver.memory``, …).
+    ``java_options`` go to the driver JVM (it is started by the first
     call in a process, so later calls cannot change them). The session is created with
     ``getOrCreate``: within one process there is one session; call ``.stop()`` on it when done.
     """
@@ -56,6 +58,8 @@ def spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4, driv
         scratch.mkdir(parents=True, exist_ok=True)
         builder = (builder.config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
                    .config("spark.local.dir", str(scratch / "local")))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, str(value))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
