@@ -63,7 +63,8 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
         step("tiers")
         if policy.tiers.enabled:
             overrides = ws.store().list_overrides(status="approved")
-            customers = evaluate_tiers(customers, prev_customers, policy.tiers, as_of, overrides, ws.scratch)
+            with ws.compute() as engine:   # the ladder runs where the classification ran
+                customers = evaluate_tiers(customers, prev_customers, policy.tiers, as_of, overrides, compute=engine)
             ov_used = sorted({i for v in customers["override_ids"].to_pylist() if v for i in v.split(",")}, key=int)
         else:
             ov_used = []
