@@ -59,3 +59,24 @@ def test_audit_chain_detects_tampering(ws):
     with store.engine.begin() as c:
         c.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
     assert store.verify_audit() == (False, 2)
+
+
+def test_engine_is_a_setting_chosen_at_init(tmp_path):
+    ws = init_workspace(tmp_path / "spark-ws", "bank", engine="spark", spark_master="spark://head:7077")
+    again = open_workspace(tmp_path / "spark-ws")
+    assert (again.settings.engine, again.settings.spark.master) == ("spark", "spark://head:7077")
+    assert ws.settings == again.settings
+    # a typo is refused before anything is created, with a hint
+    with pytest.raises(WorkspaceError, match="unknown engine 'sprak'") as err:
+        init_workspace(tmp_path / "typo", "bank", engine="sprak")
+    assert "spark" in (err.value.hint or "")
+    assert not (tmp_path / "typo").exists()
+    # and a hand-edited settings file with an unknown engine is a clear error too
+    (tmp_path / "spark-ws" / "workspace.yaml").write_text(
+        (tmp_path / "spark-ws" / "workspace.yaml").read_text(encoding="utf-8").replace("engine: spark",
+                                                                                       "engine: hadoop"),
+        encoding="utf-8")
+    from tierwise.errors import UserInputError
+
+    with pytest.raises(UserInputError, match=r"workspace.yaml: invalid settings: engine: Input should be 'duckdb' or 'spark' \(got 'hadoop'\)$"):
+        open_workspace(tmp_path / "spark-ws")

@@ -31,7 +31,7 @@ def workspace_status(path: str | Path) -> dict:
     cur = snaps.current()
     runs = [{"run_id": s.run_id, "as_of": s.as_of.isoformat(), "digest": s.digest[:12]} for s in snaps.in_force()]
     pending = ws.store().list_overrides(status="requested")
-    return {"workspace": str(ws.root), "preset": policy.preset, "locale": policy.locale,
+    return {"workspace": str(ws.root), "preset": policy.preset, "locale": policy.locale, "engine": ws.settings.engine,
             "data_version": manifest.version, "tables": tables,
             "current_run": runs[-1] if cur else None, "runs": len(runs),
             "pending_overrides": len(pending)}

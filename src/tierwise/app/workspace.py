@@ -138,10 +138,19 @@ class Workspace:
             fh.close()
 
 
-def init_workspace(path: str | Path, preset: str, *, force: bool = False) -> Workspace:
-    """Create a workspace folder from a preset."""
+def init_workspace(path: str | Path, preset: str, *, force: bool = False, engine: str = "duckdb",
+                   spark_master: str | None = None) -> Workspace:
+    """Create a workspace folder from a preset, computing on ``engine`` (see :class:`Settings`)."""
     root = Path(path)
     policy_text = render_preset(preset)  # validates the preset name first
+    from tierwise.engine.compute import ENGINES
+
+    if engine not in ENGINES:
+        from tierwise.errors import did_you_mean
+
+        hint = did_you_mean(engine, list(ENGINES))
+        raise WorkspaceError(f"unknown engine '{engine}'",
+                             hint=(hint + "; " if hint else "") + "engines: " + ", ".join(ENGINES))
     if root.exists() and any(root.iterdir()) and not force:
         if (root / SETTINGS_FILE).exists():
             raise WorkspaceError(f"{root}: already a tierwise workspace",
@@ -156,7 +165,8 @@ def init_workspace(path: str | Path, preset: str, *, force: bool = False) -> Wor
         read_key_file(key_path)  # re-initialising a folder keeps its key (it must still be a valid key)
     else:
         generate_key_file(key_path)
-    settings = Settings(key_file=str(key_path))
+    settings = Settings(key_file=str(key_path), engine=engine,
+                        spark=SparkSettings(**({"master": spark_master} if spark_master else {})))
     write_settings(root, settings)
     (root / POLICY_FILE).write_text(policy_text, encoding="utf-8")
     ws = Workspace(root, settings)
@@ -185,7 +195,12 @@ def open_workspace(path: str | Path) -> Workspace:
     try:
         raw = yaml.safe_load(settings_path.read_text(encoding="utf-8")) or {}
         settings = Settings.model_validate(raw)
-    except (yaml.YAMLError, ValidationError) as exc:
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+                             + (f" (got {e['input']!r})" if isinstance(e.get("input"), (str, int, float)) else "")
+                             for e in exc.errors())
+        raise UserInputError(f"{settings_path}: invalid settings: {problems}") from None
+    except yaml.YAMLError as exc:
         raise UserInputError(f"{settings_path}: invalid settings: {exc}") from None
     for area in AREAS:
         (root / area).mkdir(exist_ok=True)
