@@ -68,11 +68,12 @@ def run_evaluation(ws: Workspace, as_of: date, *, actor: str = "cli",
             ov_used = sorted({i for v in customers["override_ids"].to_pylist() if v for i in v.split(",")}, key=int)
         else:
             ov_used = []
+        lap("tiers")
         extra: dict[str, pa.Table] = {}
         if policy.tiers.enabled and policy.upgrade.enabled:
             extra = upgrade_tables(customers, ws.data.table_files("holdings", manifest), policy, as_of, snaps,
                                    ws.scratch)
-        lap("tiers")
+        lap("upgrade")
         step("write")
         run_id = snaps.next_run_id()
         staged = snaps.staging(run_id)

