@@ -100,7 +100,7 @@ def child(preset: str, n: int, months: int, engine: str, memory_limit: str | Non
         "preset": preset, "customers": n, "months": months, "engine": engine, "memory_limit": memory_limit,
         "rows": rows, "generate_s": generated, "import_s": round(imported, 1),
         "first_run_s": records[0]["wall"], "run_s": last["wall"], "timings": tm,
-        "servicing": (last.get("servicing") or {}).get("timings") if isinstance(last.get("servicing"), dict) else None,
+        "servicing": last.get("servicing"),
         "tiers_over_classify": round(tm.get("tiers", 0) / tm["classify"], 3) if tm.get("classify") else None,
         "load_before": round(load, 2),
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
@@ -127,8 +127,8 @@ def _versions() -> str:
 def table() -> str:
     rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line.strip()]
     head = ("| measured | preset | customers | rows imported | import s | run s | classify s | tiers s | "
-            "tiers / classify | upgrade s | write+publish s | peak RSS | load |\n|---|---|---:|---:|---:|---:|---:|"
-            "---:|---:|---:|---:|---:|---:|")
+            "tiers / classify | upgrade s | write+publish s | tasks after the run s | peak RSS | load |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
         tm = r["timings"]
@@ -136,7 +136,8 @@ def table() -> str:
             f"| {r['measured_at'][:16]} | {r['preset']} ({r['engine']}) | {r['customers']:,} | "
             f"{sum(r['rows'].values()):,} | {r['import_s']} | {r['run_s']} | {tm.get('classify')} | "
             f"{tm.get('tiers')} | {r['tiers_over_classify']:.1%} | {tm.get('upgrade', '—')} | "
-            f"{round(tm.get('write', 0) + tm.get('publish', 0), 2)} | {r['peak_rss_gib']} GiB | {r['load_before']} |")
+            f"{round(tm.get('write', 0) + tm.get('publish', 0), 2)} | {round(r['run_s'] - sum(tm.values()), 1)} | "
+            f"{r['peak_rss_gib']} GiB | {r['load_before']} |")
     return "\n".join(lines)
 
 
