@@ -179,6 +179,14 @@ def open_compute(kind: str = "duckdb", *, scratch: Path | None = None, threads: 
     if kind == "duckdb":
         return DuckDBCompute(scratch, threads=threads, memory_limit=memory_limit)
     if kind == "spark":
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            from tierwise.errors import UserInputError
+
+            raise UserInputError("engine: spark needs PySpark, which is not installed",
+                                 hint="pip install 'tierwise[spark]' (and Java 17), or set engine: duckdb "
+                                      "in workspace.yaml") from None
         from tierwise.engine.backends import spark_session
 
         extra = dict(spark_conf or {})
