@@ -88,3 +88,48 @@ def test_the_whole_run_on_spark_publishes_the_same_snapshots(preset, spark, tmp_
     # the comparison is not vacuous: tiers and segments are really there
     last = pq.read_table(snaps_duck[-1][1] / "customers.parquet")
     assert last.num_rows > 200 and len(set(last["tier"].to_pylist())) >= 2
+
+
+def test_spark_reads_input_tables_by_name_or_path_instead_of_imports(spark, tmp_path):
+    """A bank whose transactions live in the cluster: the twin workspace imports everything but the
+    transactions, which it reads from a Spark table by name — and publishes the same snapshot as the
+    workspace that imported them. A Parquet path reads the same rows as the imported batches."""
+    from tierwise.app.demo import ORDER
+    from tierwise.app.importing import import_table
+    from tierwise.app.workspace import init_workspace
+    from tierwise.canonical import TABLES
+    from tierwise.engine.compute import SparkCompute
+
+    duck = tmp_path / "duck"
+    run_demo(duck, preset="retail", n_customers=200, seed=8, months=0, outputs=False)
+    ws_duck = open_workspace(duck)
+    txn_files = ws_duck.data.table_files("transactions", ws_duck.data.manifest())
+    spark.read.parquet(*txn_files).createOrReplaceGlobalTempView("tw_cluster_txn")
+
+    twin = tmp_path / "twin"
+    ws_twin = init_workspace(twin, "retail", engine="spark")
+    inbox = tmp_path / "duck-inbox"
+    for name in ORDER:
+        src = inbox / f"{name}.csv"
+        if name != "transactions" and src.exists():
+            import_table(ws_twin, name, str(src), actor="test")
+    settings = ws_twin.settings.model_copy(deep=True)
+    settings.spark.tables = {"transactions": "global_temp.tw_cluster_txn"}
+    write_settings(twin, settings)
+    ws_twin = open_workspace(twin)
+    assert not ws_twin.data.table_files("transactions", ws_twin.data.manifest())
+
+    as_of = latest_data_date(ws_duck)
+    a, b = run_evaluation(ws_duck, as_of), run_evaluation(ws_twin, as_of)
+    assert a["counts"] == b["counts"] and a["counts"]["customers"] == 200
+    pa_, pb = (SnapshotStore(w.snapshots).path(r["run_id"]) for w, r in ((ws_duck, a), (ws_twin, b)))
+    assert_same_table(pq.read_table(pa_ / "customers.parquet"), pq.read_table(pb / "customers.parquet"), "customers")
+
+    # a path (local here; hdfs:// or s3a:// on a cluster) reads exactly the imported rows
+    with SparkCompute(spark, {"transactions": str(txn_files[0])}) as by_path, \
+            SparkCompute(spark) as imported:
+        t1 = by_path.canonical({}, {"transactions": TABLES["transactions"]})["transactions"]
+        t2 = imported.canonical({"transactions": txn_files}, {"transactions": TABLES["transactions"]})["transactions"]
+        want = by_path.to_arrow(t1.order_by("transaction_id"))
+        assert want.num_rows == pq.read_metadata(txn_files[0]).num_rows > 500
+        assert_same_table(want, imported.to_arrow(t2.order_by("transaction_id")), "transactions by path")

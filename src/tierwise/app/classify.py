@@ -102,7 +102,7 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
     policy = policy or ws.policy()
     area = ws.data
     manifest = area.manifest()
-    if not area.table_files("customers", manifest):
+    if not area.table_files("customers", manifest) and "customers" not in ws.external_tables():
         raise UserInputError(f"{ws.root}: no customers imported yet",
                              hint=f"tierwise import {ws.root} customers FILE")
     with ws.compute() as engine:
@@ -137,7 +137,7 @@ def classify_workspace(ws: Workspace, as_of: date, *, summaries_for: list[str] |
             customers, clusters = _clusters(customers, policy.clusters, previous_clusters)
             summaries["cluster"] = engine.to_arrow(segment_summary(engine.arrow("_clustered", customers), "cluster"))
         leads = None
-        if policy.leads.enabled and area.table_files("leads", manifest):
+        if policy.leads.enabled and (area.table_files("leads", manifest) or "leads" in ws.external_tables()):
             lp = policy.leads
             spec = LeadSpec(method=lp.method, matrix=tuple(tuple(r) for r in lp.matrix), style=lp.style,
                             budget_thresholds=tuple(lp.budget_thresholds), sources=dict(lp.sources),

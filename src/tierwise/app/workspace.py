@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tierwise.app.servicing_outbox import ChannelSettings
 from tierwise.atomic import write_atomic
@@ -47,6 +47,21 @@ class SparkSettings(BaseModel):
     conf: dict[str, str] = Field(default_factory=dict,
                                  description="extra Spark settings, e.g. spark.driver.memory: 8g, "
                                              "spark.sql.shuffle.partitions: '400'")
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical tables read straight from the cluster instead of the workspace's imports: "
+                    "table → a Spark table name (db.table) or a Parquet path/URI (hdfs://…, s3a://…). They must "
+                    "hold the canonical column names and are not validated by tierwise import")
+
+    @field_validator("tables")
+    @classmethod
+    def _canonical_names(cls, v: dict[str, str]) -> dict[str, str]:
+        from tierwise.canonical import TABLES
+
+        unknown = sorted(set(v) - set(TABLES))
+        if unknown:
+            raise ValueError(f"not canonical tables: {', '.join(unknown)} (expected {', '.join(TABLES)})")
+        return v
 
 
 class Settings(BaseModel):
@@ -104,7 +119,11 @@ class Workspace:
 
         s = self.settings
         return open_compute(s.engine, scratch=self.scratch, threads=s.threads, memory_limit=s.memory_limit,
-                            spark_master=s.spark.master, spark_conf=s.spark.conf)
+                            spark_master=s.spark.master, spark_conf=s.spark.conf, spark_tables=s.spark.tables)
+
+    def external_tables(self) -> dict[str, str]:
+        """Canonical tables the engine reads from outside the workspace (Spark tables by name or paths)."""
+        return dict(self.settings.spark.tables) if self.settings.engine == "spark" else {}
 
     def keyring(self, extra: list[str | Path] | None = None) -> KeyRing:
         """The keys that seal and open this workspace's personal fields (see :mod:`tierwise.protect.keys`)."""

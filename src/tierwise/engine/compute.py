@@ -110,12 +110,23 @@ class SparkCompute(Compute):
 
     kind = "spark"
 
-    def __init__(self, session):
+    def __init__(self, session, tables: Mapping[str, str] | None = None):
         from tierwise.engine.backends import ibis_pyspark
 
         self.session = session.newSession()
+        self.external = dict(tables or {})   # canonical table → Spark table name or Parquet path/URI
         self._cached: list = []
         super().__init__(ibis_pyspark(self.session))
+
+    def _read(self, name: str, files: list[str]):
+        """The DataFrame behind canonical table ``name``: an external table or path, or the imported batches."""
+        source = self.external.get(name)
+        if source is None:
+            # batches may differ in the columns they hold (append imports): merge by name
+            return self.session.read.option("mergeSchema", "true").parquet(*files) if files else None
+        if "/" in source or ":" in source:
+            return self.session.read.option("mergeSchema", "true").parquet(source)
+        return self.session.table(source)
 
     def _spark_schema(self, arrow_schema: pa.Schema):
         import ibis
@@ -130,13 +141,11 @@ class SparkCompute(Compute):
 
         out = {}
         for name, table in tables.items():
-            files = list(files_by_table.get(name) or [])
             schema = table.arrow_schema()
-            if not files:
+            df = self._read(name, list(files_by_table.get(name) or []))
+            if df is None:
                 out[name] = load_arrow(self.ib, name, schema.empty_table())
                 continue
-            # batches may differ in the columns they hold (append imports): merge by name
-            df = self.session.read.option("mergeSchema", "true").parquet(*files)
             present = set(df.columns)
             cols = []
             for field in self._spark_schema(schema).fields:
@@ -174,7 +183,7 @@ class SparkCompute(Compute):
 
 def open_compute(kind: str = "duckdb", *, scratch: Path | None = None, threads: int | None = None,
                  memory_limit: str | None = None, spark_master: str | None = None,
-                 spark_conf: Mapping[str, str] | None = None) -> Compute:
+                 spark_conf: Mapping[str, str] | None = None, spark_tables: Mapping[str, str] | None = None) -> Compute:
     """The engine a workspace's settings name. For Spark, an existing session in this process is reused."""
     if kind == "duckdb":
         return DuckDBCompute(scratch, threads=threads, memory_limit=memory_limit)
@@ -191,5 +200,5 @@ def open_compute(kind: str = "duckdb", *, scratch: Path | None = None, threads: 
 
         extra = dict(spark_conf or {})
         session = spark_session(master=spark_master or "local[*]", scratch=scratch, conf=extra)
-        return SparkCompute(session)
+        return SparkCompute(session, spark_tables)
     raise ValueError(f"unknown engine {kind!r}; expected one of {', '.join(ENGINES)}")
