@@ -75,11 +75,22 @@ def init_cmd(
     directory: Annotated[Path, typer.Argument(help="folder to create the workspace in")],
     preset: Annotated[str, typer.Option(help="bank, retail, realestate, b2b or distributor")] = "bank",
     force: Annotated[bool, typer.Option(help="create even if the folder is not empty")] = False,
+    engine: Annotated[str, typer.Option(help="where runs compute: duckdb (embedded) or spark")] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help="Spark master URL for --engine spark "
+                                                          "(default local[*])")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the workspace, its key file and the first "
+                                                          "admin's one-time password as JSON")] = False,
 ) -> None:
     """Create a workspace folder from a preset (policy, data area, snapshots, store, quarantine)."""
     from tierwise.app.workspace import init_workspace
 
-    init_workspace(directory, preset, force=force)
+    ws = init_workspace(directory, preset, force=force, engine=engine, spark_master=spark_master)
+    if as_json:
+        from tierwise.app.users import take_one_time_password
+        print(json.dumps({"workspace": str(directory), "preset": preset, "key_file": ws.settings.key_file,
+                          "admin": {"username": "admin", "one_time_password": take_one_time_password(directory)}},
+                         ensure_ascii=False, indent=2))
+        return
     loc = _locale(directory)
     out.print(t("workspace_created", loc, path=str(directory), preset=preset))
     _print_first_admin(directory, loc)
@@ -104,7 +115,7 @@ def import_cmd(
 
     ws = open_workspace(directory)
     loc = _locale(directory)
-    ref = date.fromisoformat(today) if today else None
+    ref = _parse_date(today, "--today") if today else None
     try:
         if as_json:
             rec = import_table(ws, table, source, mode=mode, sheet=sheet, source_table=source_table,
@@ -160,13 +171,16 @@ def segments_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print summaries as JSON")] = False,
 ) -> None:
     """Classify every customer as of a date and show the segment summaries (nothing is published)."""
-    from tierwise.app.classify import classify_workspace
     from tierwise.app.status import latest_data_date
     from tierwise.app.workspace import open_workspace
     from tierwise.errors import UserInputError, did_you_mean
 
     ws = open_workspace(directory)
     loc = _locale(directory)
+    if by and by not in (known := classifications(ws.policy())):   # say so before a long classification
+        raise UserInputError(f"no classification '{by}'",
+                             hint=did_you_mean(by, known) or f"choose from: {', '.join(known)}")
+    from tierwise.app.classify import classify_workspace   # heavy (models): only once the arguments are right
     when = _parse_date(as_of, "--as-of") if as_of else latest_data_date(ws)
     if when is None:
         raise UserInputError(f"{directory}: no dated data yet; give --as-of", hint=f"tierwise import {directory} transactions FILE")
@@ -195,6 +209,12 @@ def segments_cmd(
                         f"{(row['revenue_share'] or 0):.1%}", "—" if row["aov"] is None else f"{row['aov']:,.2f}",
                         "—" if row["median_recency_days"] is None else f"{row['median_recency_days']:.0f}")
         out.print(tbl)
+
+
+def classifications(policy) -> list[str]:
+    """Every summary ``segments --by`` may name under ``policy`` (a superset of what a classification gives)."""
+    return ["rfm_segment", "abc_class", "lifecycle", *(f"seg_{s.name}" for s in policy.segments if s.mode == "ordered"),
+            *(["cluster"] if policy.clusters.enabled else []), *(["lead_grade"] if policy.leads.enabled else [])]
 
 
 def _parse_date(text: str, option: str) -> date:
@@ -447,7 +467,11 @@ def upgrade_candidates(directory: Annotated[Path, typer.Argument(help="workspace
     """Customers closest to (or worth more than) their next tier, best first."""
     from tierwise.app.upgrading import list_candidates
     from tierwise.app.workspace import open_workspace
+    from tierwise.errors import UserInputError, did_you_mean
 
+    if kind is not None and kind not in ("near", "potential"):   # a typo would silently list nobody
+        raise UserInputError(f"--kind {kind!r}: use near or potential",
+                             hint=did_you_mean(kind, ("near", "potential")))
     run_id, rows = list_candidates(open_workspace(directory), manager=manager, kind=kind, top=top, run=run)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))

@@ -27,6 +27,15 @@ def _date(text: str | None, option: str) -> date | None:
     return _parse_date(text, option) if text else None
 
 
+def _datetime(text: str, option: str) -> datetime:
+    from tierwise.errors import UserInputError
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(f"{option} {text!r}: not a date and time", hint="use YYYY-MM-DDTHH:MM, "
+                             "e.g. 2024-12-31T18:00") from None
+
+
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
@@ -173,12 +182,13 @@ def register(app: typer.Typer) -> None:
     @tasks_app.command("export")
     def tasks_export(directory: Dir, out_file: Annotated[Path, typer.Option("--out", help=".csv or .xlsx")],
                      manager: Annotated[Optional[list[str]], typer.Option()] = None,
-                     status: Annotated[str, typer.Option()] = "open") -> None:
+                     status: Annotated[str, typer.Option()] = "open", as_json: Json = False) -> None:
         """Export tasks to CSV or xlsx (e.g. a manager's list for the week)."""
         from tierwise.app.servicing import export_tasks
         n = export_tasks(_ws(directory), out_file, manager_ids=set(manager) if manager else None,
                          status=None if status == "all" else status)
-        _say("sv.exported", directory, n=n, path=str(out_file))
+        _print_json({"exported": n, "path": str(out_file)}) if as_json else _say("sv.exported", directory, n=n,
+                                                                                 path=str(out_file))
 
     @tasks_app.command("contacts")
     def tasks_contacts(directory: Dir, file: Annotated[Path, typer.Argument(help="contact log CSV or xlsx")],
@@ -207,7 +217,7 @@ def register(app: typer.Typer) -> None:
         """Escalate overdue alerts to the owner's manager (run hourly from cron)."""
         from tierwise.app.servicing_generate import escalate_overdue, local_now
         ws = _ws(directory)
-        now = datetime.fromisoformat(at) if at else local_now(ws.policy().servicing)
+        now = _datetime(at, "--at") if at else local_now(ws.policy().servicing)
         n = escalate_overdue(ws, now)
         _print_json({"escalated": n}) if as_json else _say("sv.escalated", directory, n=n)
 
@@ -233,6 +243,12 @@ def register(app: typer.Typer) -> None:
                     limit: Annotated[int, typer.Option()] = 100, as_json: Json = False) -> None:
         """List outbox messages and their delivery state."""
         from tierwise.app.servicing_outbox import list_outbox
+        from tierwise.errors import UserInputError, did_you_mean
+        for option, value, known in (("--status", status, ("pending", "sending", "sent", "failed")),
+                                     ("--channel", channel, ("sms", "email", "webhook"))):
+            if value is not None and value not in known:   # a typo would silently list nothing
+                raise UserInputError(f"{option} {value!r}: use {', '.join(known)}",
+                                     hint=did_you_mean(value, known))
         rows = list_outbox(_ws(directory), status=status, channel=channel, limit=limit)
         if as_json:
             return _print_json(rows)
