@@ -11,10 +11,11 @@ code  meaning
 1     internal error (a bug: please report it with the traceback)
 2     invalid input: arguments, files, policy, workspace
 3     an import was refused (too many rejected rows); nothing changed
-4     a model did not converge
+4     a model did not converge (reserved: runs record a failed value model in ``models.json`` and go on)
 5     the workspace is busy (another command is writing)
 6     the audit log does not verify (``tierwise audit verify``)
-7     not allowed: not logged in, locked out, or the role may not do this
+7     not allowed: not logged in, locked out, or the role may not do this (the web and API answer
+      401/403; the CLI acts as the operating-system user and does not log in)
 8     the disk is full, or the workspace folder is read-only (nothing was half-written)
 ====  ==========================================================
 """
