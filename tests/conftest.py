@@ -109,3 +109,20 @@ def spark(tmp_path_factory):
                             java_options="-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bytecode_cache_for_subprocesses():
+    """Subprocesses (the CLI, the server, fault tests) keep compiled modules in a private cache.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as on some CI machines) every interpreter a test starts
+    recompiles about 4,000 modules: seconds per command. A cache outside the venv changes nothing a
+    command does.
+    """
+    import os
+    import tempfile
+
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        os.environ.setdefault("PYTHONPYCACHEPREFIX",
+                              str(Path(tempfile.gettempdir()) / f"tierwise-pycache-{os.getuid()}"))
+    yield
