@@ -497,6 +497,25 @@ def import_code_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+def _head_commit() -> str:
+    """The checked-out commit, read from ``.git`` (no git process: the benchmark may run where
+    git must not); whether the import code differs from it shows in the code fingerprint."""
+    git = REPO / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head[:7]
+        ref = head[5:]
+        if (git / ref).exists():
+            return (git / ref).read_text().strip()[:7] + f" ({ref.rsplit('/', 1)[-1]})"
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0][:7] + f" ({ref.rsplit('/', 1)[-1]})"
+    except OSError:
+        pass
+    return "unknown"
+
+
 def environment() -> dict:
     import duckdb
     import fastexcel
@@ -505,11 +524,7 @@ def environment() -> dict:
     model = next((ln.split(":", 1)[1].strip() for ln in subprocess.run(["lscpu"], capture_output=True, text=True)
                   .stdout.splitlines() if ln.startswith("Model name")), platform.processor())
     mem_kb = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
-    git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=REPO).stdout.strip()  # noqa: E731
-    commit = git("log", "-1", "--format=%h %s")
-    dirty = git("status", "--porcelain", "--", *IMPORT_CODE)
-    return {"commit": commit[:90] + ("…" if len(commit) > 90 else "")
-            + (" (+ uncommitted changes to the import code)" if dirty else ""),
+    return {"commit": _head_commit(),
             "import_code": import_code_fingerprint(), "cpu": model, "cores": os.cpu_count(), "ram_gib": mem_kb / 1024 ** 2,
             "python": platform.python_version(), "duckdb": duckdb.__version__, "pyarrow": pyarrow.__version__,
             "fastexcel": fastexcel.__version__, "os": platform.platform()}

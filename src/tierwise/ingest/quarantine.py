@@ -55,6 +55,7 @@ def write_quarantine(con, source: Source, checked: str, table: Table, out: Path,
     with open(out, "w", encoding="utf-8-sig", newline="") as fout:
         writer = csv.writer(fout)
         with open(tmp, encoding="utf-8", newline="") as fin:
+            csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # a rejected field may be huge
             reader = csv.reader(fin)
             header = next(reader, None)
             if header is not None:

@@ -43,15 +43,25 @@ EXPECTED = {
 def clean(col_sql: str) -> str:
     """Trimmed text with full-width digits and punctuation made half-width; empty → NULL.
 
-    Plain ASCII text (as many bytes as characters) skips the translation.
+    Plain ASCII text (as many bytes as characters) skips the translation, and if it neither
+    starts nor ends with a space it is returned as it is (see :func:`text`).
     """
-    return (f"nullif(trim(CASE WHEN strlen({col_sql}) = length({col_sql}) THEN {col_sql} "
-            f"ELSE translate({col_sql}, '{FULL_WIDTH}', '{HALF_WIDTH}') END), '')")
+    general = (f"nullif(trim(CASE WHEN strlen({col_sql}) = length({col_sql}) THEN {col_sql} "
+               f"ELSE translate({col_sql}, '{FULL_WIDTH}', '{HALF_WIDTH}') END), '')")
+    return f"CASE WHEN {_plain_ascii(col_sql)} THEN {col_sql} ELSE {general} END"
 
 
 def text(raw: str) -> str:
     """Ids and free text: trimmed only (no translation, so names keep their own characters)."""
-    return f"nullif(trim({raw}), '')"
+    return f"CASE WHEN {_plain_ascii(raw)} THEN {raw} ELSE nullif(trim({raw}), '') END"
+
+
+def _plain_ascii(v: str) -> str:
+    # SQL, true when ``nullif(trim(v), '')`` is ``v`` itself. ``trim`` removes the Unicode space
+    # separators (Zs) at both ends, and the only ASCII one is the space: so ASCII text that is
+    # not empty and has no space at either end is left as it is. Testing this is cheaper than
+    # trimming, which copies every string.
+    return f"(strlen({v}) = length({v}) AND {v} <> '' AND {v} NOT LIKE ' %' AND {v} NOT LIKE '% ')"
 
 
 def _strip_number(v: str) -> str:
@@ -101,16 +111,23 @@ def boolean(v: str) -> str:
 
 def timestamp(v: str) -> str:
     """TIMESTAMP from the date formats above, or an Excel serial day number (1900 system)."""
-    fmts = ", ".join(f"'{f}'" for f in DATE_FORMATS)
+    return f"coalesce({_common_dates(v)}, {_any_date(v)})"
+
+
+def _common_dates(v: str) -> str:
     # the common shapes parse with their one format; only other text tries the whole list
-    iso = (f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}( [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}})?') "
-           f"THEN try_cast({v} AS TIMESTAMP) "
-           f"WHEN regexp_full_match({v}, '[0-9]{{4}}/[0-9]{{1,2}}/[0-9]{{1,2}}') THEN try_strptime({v}, '%Y/%m/%d') "
-           f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}') THEN try_strptime({v}, '%Y-%m-%d') "
-           f"WHEN regexp_full_match({v}, '[0-9]{{8}}') THEN try_strptime({v}, '%Y%m%d') END")
+    return (f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}( [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}})?') "
+            f"THEN try_cast({v} AS TIMESTAMP) "
+            f"WHEN regexp_full_match({v}, '[0-9]{{4}}/[0-9]{{1,2}}/[0-9]{{1,2}}') THEN try_strptime({v}, '%Y/%m/%d') "
+            f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}') THEN try_strptime({v}, '%Y-%m-%d') "
+            f"WHEN regexp_full_match({v}, '[0-9]{{8}}') THEN try_strptime({v}, '%Y%m%d') END")
+
+
+def _any_date(v: str) -> str:
+    fmts = ", ".join(f"'{f}'" for f in DATE_FORMATS)
     serial = (f"CASE WHEN regexp_matches({v}, '^[0-9]{{1,5}}(\\.[0-9]+)?$') AND try_cast({v} AS DOUBLE) >= 1 "
               f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(try_cast({v} AS DOUBLE) * 86400000000) AS BIGINT)) END")
-    return f"coalesce({iso}, try_strptime({v}, [{fmts}]), {serial})"
+    return f"coalesce(try_strptime({v}, [{fmts}]), {serial})"
 
 
 def date(v: str) -> str:
@@ -128,3 +145,32 @@ def parse(kind: str, raw_col: str) -> tuple[str, str]:
         return cleaned, cleaned
     cleaned = clean(raw_col)
     return cleaned, PARSERS[kind](cleaned)
+
+
+# ----------------------------------------------------------------------------- fast paths
+# A fast parser handles the shapes real exports mostly use with one cheap cast. It is
+# exact where it answers: a non-NULL fast value is the value the general parser above
+# gives for the same text; where it answers NULL, the general parser decides. Validation
+# runs the general parser only on the values the fast one left (see ``validate``), so
+# its many regular expressions cost nothing on the common shapes.
+
+def _fast_money(v: str) -> str:
+    # ``1234.5`` / ``-1234.50``: the general parser's own first step. ``1,234.50``: with at
+    # most two decimals the value is exact, so one cast equals the general path's two.
+    return (f"CASE WHEN regexp_full_match({v}, '[-+]?[0-9]+(\\.[0-9]+)?') THEN try_cast({v} AS DECIMAL(18,2)) "
+            f"WHEN regexp_full_match({v}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]{{1,2}})?') "
+            f"THEN try_cast(replace({v}, ',', '') AS DECIMAL(18,2)) END")
+
+
+def _fast_integer(v: str) -> str:
+    # up to 18 digits always fit a BIGINT; the general path would cast the same text
+    return f"CASE WHEN regexp_full_match({v}, '-?[0-9]{{1,18}}') THEN try_cast({v} AS BIGINT) END"
+
+
+def _fast_number(v: str) -> str:
+    # the general path casts the same text and divides by 1.0, which changes no double
+    return f"CASE WHEN regexp_full_match({v}, '-?[0-9]{{1,18}}(\\.[0-9]{{1,18}})?') THEN try_cast({v} AS DOUBLE) END"
+
+
+FAST = {"money": _fast_money, "integer": _fast_integer, "number": _fast_number,
+        "timestamp": _common_dates, "date": lambda v: f"CAST({_common_dates(v)} AS DATE)"}
