@@ -12,14 +12,15 @@ The job, per engine, one fresh subprocess per run (peak RSS = ``ru_maxrss`` of t
 read with ``os.wait4`` when it exits — the per-child form of ``getrusage(RUSAGE_CHILDREN)``):
 
 * **tierwise** — ``register_canonical`` views over the Parquet files, ``customer_features`` with
-  ``FeatureSpec(windows_days=(), aum_windows_months=(), contact_kinds=(), profile_columns=())``
-  (no windowed revenue / purchase-day columns, no balances or contact features: RFM, ABC and
-  lifecycle need none of them) and only the ``customers`` and ``transactions`` tables, materialised
-  to a DuckDB temp table (as ``tierwise.app.classify`` does), then ``rfm_scores`` (quantile, 5 bins),
-  ``abc_classes`` (A ≤ 80 %, B ≤ 95 %) and ``lifecycle_stage(feats, last_gap(transactions))``
-  joined into one per-customer table written to Parquet. Connection: ``connect_duckdb(scratch)``
-  with the scratch folder in ``bench/out/classify/scratch`` (DuckDB defaults otherwise: all cores,
-  80 % memory limit).
+  ``FeatureSpec(windows_days=(), aum_windows_months=(), contact_kinds=(), profile_columns=(),
+  only=CLASSIFY_FEATURES)`` (the eight features RFM, ABC and lifecycle read; the engine prunes every
+  other aggregate) on the ``customers`` and ``transactions`` tables only, materialised to a DuckDB
+  temp table (as ``tierwise.app.classify`` does). Then, as ``classify_customers`` does: the one-row
+  ``rfm_cutoffs`` (quantile, 5 bins) and ``abc_cutoffs`` (A ≤ 80 %, B ≤ 95 %) crossed onto the
+  features, and ``rfm_score_columns``, ``abc_class_column`` and ``lifecycle_column`` computed on each
+  row, written to Parquet. Connection: ``connect_duckdb(scratch)`` with the scratch folder in
+  ``bench/out/classify/scratch`` (DuckDB defaults otherwise: all cores, 80 % memory limit, unless
+  ``--memory-limit``).
 * **hand SQL** — ``hand.sql``: the same outputs written as tuned DuckDB SQL, on the same
   ``connect_duckdb(scratch)`` connection settings.
 
@@ -57,6 +58,8 @@ AS_OF = date(2025, 12, 31)
 #: DuckDB memory_limit for every engine (``--memory-limit``; default: DuckDB's 80 % of RAM)
 MEMORY_LIMIT = os.environ.get("CLASSIFY_BENCH_MEMORY_LIMIT") or None
 ENGINES = ("tierwise", "hand", "proposal")
+#: what RFM (recency_days, purchase_days, revenue), ABC (revenue) and lifecycle read
+CLASSIFY_FEATURES = ("purchase_days", "recency_days", "revenue", "T", "t_x", "x", "tenure_days", "last_gap_days")
 
 
 def result_path(engine: str, n: int) -> Path:
@@ -76,23 +79,21 @@ def tierwise_exprs(n: int, con):
     files = gen.files(n)
     tables = register_canonical(be, files, TABLES)
     tables = {k: tables[k] for k in ("customers", "transactions")}
-    spec = FeatureSpec(windows_days=(), aum_windows_months=(), contact_kinds=(), profile_columns=())
+    spec = FeatureSpec(windows_days=(), aum_windows_months=(), contact_kinds=(), profile_columns=(),
+                       only=CLASSIFY_FEATURES)
     return be, tables, customer_features(tables, AS_OF, spec)
 
 
-def tierwise_result(feats, tables):
-    """The per-customer expression on the materialised features."""
-    from tierwise.analytics.abc import abc_classes
-    from tierwise.analytics.lifecycle import last_gap, lifecycle_stage
-    from tierwise.analytics.rfm import rfm_scores
+def tierwise_result(feats, tables=None):
+    """The per-customer expression on the materialised features (the building blocks of ``classify_customers``)."""
+    from tierwise.analytics.abc import ABCSpec, abc_class_column, abc_cutoffs
+    from tierwise.analytics.lifecycle import LifecycleSpec, lifecycle_column
+    from tierwise.analytics.rfm import RFMSpec, rfm_cutoffs, rfm_score_columns
 
-    scores, _edges = rfm_scores(feats)
-    abc = abc_classes(feats)
-    life = lifecycle_stage(feats, last_gap(tables["transactions"], AS_OF))
-    out = scores.select("customer_id", "r_score", "f_score", "m_score")
-    out = out.left_join(abc.select("customer_id", "abc_class"), "customer_id").drop("customer_id_right")
-    out = out.left_join(life, "customer_id").drop("customer_id_right")
-    return out
+    rfm, abc = RFMSpec(), ABCSpec()
+    t = feats.cross_join(rfm_cutoffs(feats, rfm), abc_cutoffs(feats, abc))
+    return t.select("customer_id", **rfm_score_columns(t, rfm), abc_class=abc_class_column(t, abc),
+                    lifecycle=lifecycle_column(t, LifecycleSpec()))
 
 
 def run_tierwise(n: int, out: Path) -> dict:
@@ -169,6 +170,7 @@ def run_hand(n: int, out: Path) -> dict:
 def worker(engine: str, n: int) -> None:
     out = result_path(engine, n)
     import ibis  # noqa: F401  imports are not timed (they are in the process seconds)
+    import ibis.backends.duckdb  # noqa: F401  Ibis loads its DuckDB backend lazily, on first use
 
     import tierwise.analytics.abc, tierwise.analytics.features, tierwise.analytics.lifecycle  # noqa: E401, F401
     import tierwise.analytics.rfm, tierwise.canonical, tierwise.engine  # noqa: E401, F401

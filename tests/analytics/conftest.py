@@ -24,6 +24,18 @@ def load(rows: dict[str, list[dict]]):
     return ib, tables
 
 
+def load_arrow(tables):
+    """An Ibis backend with the canonical tables filled from Arrow tables (e.g. ``tierwise.samples.generate``)."""
+    ib = ibis_duckdb(connect_duckdb())
+    canonical = register_canonical(ib, {}, TABLES)
+    for name, data in tables.items():
+        if name in TABLES:
+            ib.con.register("_src", data)
+            ib.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _src')
+            ib.con.unregister("_src")
+    return ib, canonical
+
+
 D = Decimal
 AS_OF = date(2024, 6, 30)
 

@@ -7,6 +7,8 @@ from decimal import Decimal as D
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tierwise.analytics.abc import WITH_SUBGRADES, ABCSpec, abc_classes, abc_summary
 from tierwise.analytics.features import customer_features
@@ -19,6 +21,9 @@ from .conftest import load
 @pytest.fixture(scope="module")
 def ib():
     return ibis_duckdb(connect_duckdb())
+
+
+SHARED_IB = ibis_duckdb(connect_duckdb())
 
 
 def classes(ib, values: dict[str, str], spec=None) -> dict[str, str]:
@@ -99,3 +104,69 @@ def test_lifecycle_thresholds_move_customers():
     strict = LifecycleSpec(at_risk_days=100, churn_days=200)
     got = ib.execute(lifecycle_stage(feats, gaps, strict)).set_index("customer_id")["lifecycle"]
     assert got["X"] == "at_risk" and got["R"] == "at_risk" and got["C"] == "churned"
+
+
+# ---------------------------------------------------------------------------------------------
+# ABC cut-offs against the definition; the lifecycle from the features' own last gap
+
+def test_abc_tie_group_with_no_member_inside_a_bound(ib):
+    # total 119: a 79 (66 %) → A; the 20-20 group starts above 80 % of the total (95.2): none of it is A;
+    # b (99 ≤ 113.05) → B, c (119) → C
+    assert classes(ib, {"a": "79", "c": "20", "b": "20"}) == {"a": "A", "b": "B", "c": "C"}
+
+
+def abc_brute_force(values: dict[str, D], classes_: tuple) -> dict[str, str]:
+    from fractions import Fraction
+
+    order = sorted((c for c in values if values[c] > 0), key=lambda c: (-values[c], c))
+    total = sum(values[c] for c in order)
+    out, cum = {c: classes_[-1][0] for c in values}, D(0)
+    for c in order:
+        cum += values[c]
+        share = Fraction(cum) / Fraction(total)
+        out[c] = next((label for label, b in classes_ if share <= Fraction(int(round(b * 100)), 10000)),
+                      classes_[-1][0])
+    return out
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(-300, 2000), min_size=1, max_size=40),
+       st.sampled_from([ABCSpec().classes, WITH_SUBGRADES, (("A", 33.33), ("B", 66.67), ("C", 100.0))]))
+def test_abc_classes_equal_the_definition(cents, bounds):
+    # few distinct values, so tie groups straddle the bounds often
+    values = {f"k{(i * 37) % 101:03d}": D(c - c % 100 if i % 2 else c) / 100 for i, c in enumerate(cents)}
+    assert classes(SHARED_IB, {k: str(v) for k, v in values.items()}, ABCSpec(classes=bounds)) == \
+        abc_brute_force(values, bounds)
+
+
+def test_lifecycle_from_the_feature_column_without_last_gap():
+    ib, tables = load(LIFE)
+    feats = customer_features(tables, AS_OF)
+    stages = ib.execute(lifecycle_stage(feats)).set_index("customer_id")["lifecycle"].to_dict()
+    assert stages == {"P": "prospect", "N": "new", "G": "growing", "L": "loyal", "R": "at_risk", "C": "churned",
+                      "W": "won_back", "X": "growing"}
+    strict = ib.execute(lifecycle_stage(feats, spec=LifecycleSpec(at_risk_days=100, churn_days=200)))
+    joined = ib.execute(lifecycle_stage(feats, last_gap(tables["transactions"], AS_OF),
+                                        LifecycleSpec(at_risk_days=100, churn_days=200)))
+    pd.testing.assert_frame_equal(strict.sort_values("customer_id").reset_index(drop=True),
+                                  joined.sort_values("customer_id").reset_index(drop=True))
+
+
+def test_classify_customers_on_the_lifecycle_fixture():
+    from tierwise.analytics.classify import classify_customers, features_for
+    from tierwise.config.policy import parse_policy
+
+    ib, tables = load(LIFE)
+    policy = parse_policy("preset: retail\nrfm: {map: en11}\n")
+    ib.create_table("_f", features_for(tables, AS_OF, policy), temp=True, overwrite=True)
+    out = ib.execute(classify_customers(ib.table("_f"), tables, AS_OF, policy).customers).set_index("customer_id")
+    assert out["lifecycle"].to_dict() == {"P": "prospect", "N": "new", "G": "growing", "L": "loyal", "R": "at_risk",
+                                          "C": "churned", "W": "won_back", "X": "growing"}
+    # 7 buyers, 5 bins; F ascending, then id: N 1, X 1, C 2, G 3, R 3, W 3, L 13 → floor(p · 5 / 7) + 1
+    assert out["f_score"].dropna().astype(int).to_dict() == {"N": 1, "X": 1, "C": 2, "G": 3, "R": 3, "W": 4,
+                                                             "L": 5}
+    # revenue 10 per purchase day, 260 in all: L 130 (50 %), G 30 (62 %), R 30 (73 %) → A; W 30 (85 %),
+    # C 20 (92 %) → B; N 10 (96 %), X 10 and the prospect → C
+    assert out["abc_class"].to_dict() == {"L": "A", "G": "A", "R": "A", "W": "B", "C": "B", "N": "C", "X": "C",
+                                          "P": "C"}
+    assert out.loc["P", "rfm_segment"] == "no_purchase" and out["rfm_segment"].notna().all()

@@ -167,3 +167,67 @@ def test_one_segment_each_and_independent_of_row_order(rows, rnd):
         assert len(out) == len(ids) and out["segment"].notna().all()
         results.append(out)
     pd.testing.assert_frame_equal(results[0], results[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# the cut-off computation against the definition, brute force in Python
+
+def brute_force(freq: dict, rec: dict, rev: dict, n: int):
+    """Scores and edges straight from the definition: sort every buyer by (value worst → best, id)."""
+    buyers = [c for c in freq if freq[c] > 0]
+    scores, edges = {}, {}
+    for dim, key in (("R", lambda c: -rec[c]), ("F", lambda c: freq[c]), ("M", lambda c: rev[c])):
+        order = sorted(buyers, key=lambda c: (key(c), c))
+        s = {c: p * n // len(order) + 1 for p, c in enumerate(order)}
+        scores[dim] = s
+        lowest = {}
+        for c in order:
+            lowest.setdefault(s[c], key(c))
+        edges[dim] = [(k, -v if dim == "R" else v) for k, v in sorted(lowest.items())]
+    return scores, edges
+
+
+def check_against_brute_force(ib, freq, rec, rev, n, name):
+    df = pd.DataFrame({"customer_id": list(freq), "purchase_days": list(freq.values()),
+                       "recency_days": pd.array([rec[c] for c in freq], dtype="Int64"),
+                       "revenue": [float(rev[c]) for c in freq]})
+    t = ib.create_table(name, df, overwrite=True)
+    got, edges = scores_of(ib, t, RFMSpec(bins=n))
+    want, want_edges = brute_force(freq, rec, rev, n)
+    for dim, col in (("R", "r_score"), ("F", "f_score"), ("M", "m_score")):
+        have = {c: int(v) for c, v in got[col].items() if v == v and v is not None}
+        assert have == want[dim], dim
+        assert [(int(k), float(v)) for k, v in zip(edges[dim]["score"], edges[dim]["value"])] == \
+            [(k, float(v)) for k, v in want_edges[dim]], dim
+
+
+def test_fewer_buyers_than_bins_leave_scores_empty(ib):
+    # 3 buyers, 5 bins: positions 0, 1, 2 score 1, 2 and 4; two cut-offs (3 and 4) sit on the same customer
+    freq, rec, rev = {"a": 1, "b": 2, "c": 3, "z": 0}, {"a": 9, "b": 5, "c": 1, "z": None}, {"a": 1, "b": 2, "c": 3,
+                                                                                           "z": 0}
+    df, edges = scores_of(ib, features(ib, freq, rec, rev, name="few"))
+    assert df["f_score"].dropna().astype(int).to_dict() == {"a": 1, "b": 2, "c": 4}
+    assert df["r_score"].dropna().astype(int).to_dict() == {"a": 1, "b": 2, "c": 4}
+    assert edges["F"]["score"].tolist() == [1, 2, 4] and edges["F"]["value"].tolist() == [1, 2, 3]
+    assert edges["R"]["value"].tolist() == [9, 5, 1]
+
+
+def test_one_tie_group_split_by_every_cut_off(ib):
+    # 10 buyers with the same frequency: the order is the id order, two per score
+    ids = [f"c{i}" for i in (7, 3, 10, 1, 5, 2, 9, 4, 8, 6)]
+    freq = {c: 2 for c in ids}
+    df, edges = scores_of(ib, features(ib, freq, {c: 3 for c in ids}, {c: 1 for c in ids}, name="tie"))
+    by_id = sorted(ids)                      # c1 c10 c2 c3 … (text order)
+    assert df["f_score"].astype(int).to_dict() == {c: i // 2 + 1 for i, c in enumerate(by_id)}
+    assert edges["F"]["value"].tolist() == [2, 2, 2, 2, 2]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 30), st.integers(-3, 12)), min_size=1, max_size=30),
+       st.integers(2, 7))
+def test_scores_and_edges_equal_the_definition(rows, n):
+    ids = [f"id{(i * 7919) % 101}" + "x" * (i % 3) for i in range(len(rows))]   # text order ≠ insertion order
+    freq = {c: r[0] for c, r in zip(ids, rows)}
+    rec = {c: (r[1] if r[0] > 0 else None) for c, r in zip(ids, rows)}
+    rev = {c: r[2] for c, r in zip(ids, rows)}
+    check_against_brute_force(SHARED, freq, rec, rev, n, "bf")

@@ -30,13 +30,13 @@ from analytics.test_rfm import FREQ, REC, REV
 from analytics.test_rules import ROWS
 
 from tierwise.analytics.abc import WITH_SUBGRADES, ABCSpec, abc_classes, abc_summary
-from tierwise.analytics.classify import rule_segments, segment_summary
+from tierwise.analytics.classify import classify_customers, rule_segments, segment_summary
 from tierwise.analytics.features import customer_features
 from tierwise.analytics.lifecycle import LifecycleSpec, last_gap, lifecycle_stage
 from tierwise.analytics.rfm import RFMSpec, rfm_scores
 from tierwise.analytics.rules import compile_rule
 from tierwise.analytics.segment_map import assign_segments, high_flags, load_segment_map
-from tierwise.config.policy import RuleSegmentation
+from tierwise.config.policy import RuleSegmentation, parse_policy
 from tierwise.samples import generate
 
 from .conftest import ReferenceEngine, arrow_of
@@ -232,6 +232,16 @@ def _pipeline(ctx: Ctx, ds: str):
     return out
 
 
+def _classify(ctx: Ctx, ds: str):
+    """``classify_customers`` on the engine's own features: cut-offs crossed onto the features, scores by
+    comparison, the lifecycle from the ``last_gap_days`` feature (DuckDB form on DuckDB, portable elsewhere)."""
+    _, as_of = DATASETS[ds]
+    policy = parse_policy("preset: retail\nrfm: {map: en11}\nabc: {classes: {A+: 50, A: 70, A-: 80, B: 95, C: 100}}\n")
+    out = classify_customers(ctx.features(ds), ctx.tables(ds), as_of, policy).customers
+    return out.select("customer_id", "last_gap_days", "r_score", "f_score", "m_score", "rfm_segment", "abc_class",
+                      "lifecycle")
+
+
 def _summary(ctx: Ctx, ds: str):
     f = ctx.feats(ds)
     seg = assign_segments(ctx.scores(ds), load_segment_map("en11")).select("customer_id", "segment")
@@ -290,6 +300,8 @@ CASES: dict[str, tuple[Callable[[Ctx], ibis.Table], tuple[str, ...]]] = {
     "segment_summary_retail": (lambda c: _summary(c, "retail"), ("segment",)),
     # the randomized data set through the whole chain on the engine
     "pipeline_retail": (lambda c: _pipeline(c, "retail"), ("customer_id",)),
+    "classify_retail": (lambda c: _classify(c, "retail"), ("customer_id",)),
+    "lifecycle_life_from_feature": (lambda c: lifecycle_stage(c.features("life")), ("customer_id",)),
 }
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from tierwise.analytics.abc import ABCSpec, abc_classes
+from tierwise.analytics.abc import ABCSpec, abc_class_column, abc_cutoffs
 from tierwise.analytics.churn import ChurnSpec, churn_warnings
 from tierwise.analytics.features import FeatureSpec, customer_features
-from tierwise.analytics.lifecycle import LifecycleSpec, last_gap, lifecycle_stage
+from tierwise.analytics.lifecycle import LifecycleSpec, last_gap, lifecycle_column
 from tierwise.analytics.points import PointsSpec, points_features
-from tierwise.analytics.rfm import RFMSpec, rfm_scores
+from tierwise.analytics.rfm import RFMSpec, rfm_cutoffs, rfm_edges, rfm_score_columns
 from tierwise.analytics.rules import compile_rule
 from tierwise.analytics.segment_map import SegmentMap, assign_segments, high_flags, load_segment_map
 from tierwise.config.policy import Policy, RuleSegmentation
@@ -59,30 +59,46 @@ def classify_customers(feats: ir.Table, tables: dict[str, ir.Table], as_of: date
 
     ``feats`` is used by several branches (RFM, ABC, lifecycle, rules): pass a
     materialised table, not the feature expression, so it is computed once.
+
+    The RFM and ABC cut-offs are one-row tables crossed onto ``feats``; the scores, class
+    and stage are then columns computed on each row, so no per-customer table is joined
+    back (see :mod:`tierwise.analytics.rfm` and :mod:`tierwise.analytics.abc`).
     """
     out = feats
     edges: dict = {}
     smap = None
+    cut_columns: list[str] = []
+    rfm_spec = abc_spec = None
     if policy.rfm.enabled:
         r = policy.rfm
-        spec = RFMSpec(bins=r.bins, method=r.method, recency=r.recency, frequency=r.frequency, monetary=r.monetary,
-                       thresholds={k: tuple(v) for k, v in (r.thresholds or {}).items()} or None)
-        scores, edges = rfm_scores(feats, spec)
-        smap = load_segment_map(r.map, base)
-        if smap.high_low:
-            scores = high_flags(scores, method=r.high.method, basis=r.high.basis, threshold=r.high.threshold)
-        seg = assign_segments(scores, smap).select("customer_id", "r_score", "f_score", "m_score",
-                                                   rfm_segment="segment")
-        out = out.left_join(seg, "customer_id").drop("customer_id_right")
+        rfm_spec = RFMSpec(bins=r.bins, method=r.method, recency=r.recency, frequency=r.frequency,
+                           monetary=r.monetary,
+                           thresholds={k: tuple(v) for k, v in (r.thresholds or {}).items()} or None)
+        edges = rfm_edges(feats, rfm_spec)
+        rfm_cuts = rfm_cutoffs(feats, rfm_spec) if rfm_spec.method == "quantile" else None
+        if rfm_cuts is not None:
+            out, cut_columns = out.cross_join(rfm_cuts), cut_columns + list(rfm_cuts.columns)
     if policy.abc.enabled:
-        a = abc_classes(feats, ABCSpec(value=policy.abc.value, classes=tuple(policy.abc.classes.items())))
-        out = out.left_join(a.select("customer_id", "abc_class"), "customer_id").drop("customer_id_right")
+        abc_spec = ABCSpec(value=policy.abc.value, classes=tuple(policy.abc.classes.items()))
+        if len(abc_spec.classes) > 1:
+            cuts = abc_cutoffs(feats, abc_spec)
+            out, cut_columns = out.cross_join(cuts), cut_columns + list(cuts.columns)
+    if rfm_spec is not None:
+        out = out.mutate(**rfm_score_columns(out, rfm_spec))
+        smap = load_segment_map(policy.rfm.map, base)
+        out = _rfm_segment(out, feats, rfm_cuts, rfm_spec, smap, policy)
+    if abc_spec is not None:
+        out = out.mutate(abc_class=abc_class_column(out, abc_spec))
+    out = out.drop(*cut_columns) if cut_columns else out
     if policy.lifecycle.enabled:
         lp = policy.lifecycle
         spec = LifecycleSpec(lp.new_days, lp.churn_days, lp.k, lp.min_at_risk_days, lp.at_risk_days,
                              lp.loyal_min_purchase_days, lp.loyal_min_tenure_days)
-        stage = lifecycle_stage(feats, last_gap(tables["transactions"], as_of), spec)
-        out = out.left_join(stage, "customer_id").drop("customer_id_right")
+        f = out
+        if "last_gap_days" not in f.columns:    # features computed without it
+            f = f.left_join(last_gap(tables["transactions"], as_of), "customer_id").drop("customer_id_right")
+        out = f.mutate(lifecycle=lifecycle_column(f, spec))
+        out = out.drop("last_gap_days") if "last_gap_days" not in feats.columns else out
     if policy.churn.enabled:
         c = policy.churn
         out = churn_warnings(out, ChurnSpec(c.p_alive_below, c.frequency_drop, c.frequency_window_days,
@@ -93,6 +109,34 @@ def classify_customers(feats: ir.Table, tables: dict[str, ir.Table], as_of: date
         for name, values in segmentation.maps_to.items():
             out = out.mutate(**{f"{col}_{name}": ibis.cases(*[(out[col] == k, v) for k, v in values.items()])})
     return Classification(out, edges, smap)
+
+
+def _rfm_segment(out: ir.Table, feats: ir.Table, cuts: ir.Table | None, spec: RFMSpec, smap: SegmentMap,
+                 policy: Policy) -> ir.Table:
+    """``out`` (the features with the scores) with ``rfm_segment``."""
+    cols = spec.value_columns()
+    high = policy.rfm.high
+    if smap.high_low and high.method != "threshold":
+        # "high" against the buyers' mean or median: a scalar over every customer. Computed on a narrow
+        # copy of the scores whose segment is joined back: a scalar over ``out`` itself would make the
+        # engine keep a second, materialised copy of the whole wide table.
+        base = feats.select(*dict.fromkeys(["customer_id", "purchase_days", *cols.values()]))
+        t = base.cross_join(cuts) if cuts is not None else base
+        narrow = t.select("customer_id", recency=t[cols["R"]], frequency=t[cols["F"]], monetary=t[cols["M"]],
+                          **rfm_score_columns(t, spec))
+        flagged = high_flags(narrow, method=high.method, basis=high.basis, threshold=high.threshold)
+        seg = assign_segments(flagged, smap).select("customer_id", rfm_segment="segment")
+        return out.left_join(seg, "customer_id").drop("customer_id_right")
+    extra = {"recency": out[cols["R"]], "frequency": out[cols["F"]], "monetary": out[cols["M"]]}
+    clash = [c for c in extra if c in out.columns]
+    if clash:
+        raise ValueError(f"features may not be called {clash}: high_flags uses these names")
+    s = out.mutate(**extra)
+    if smap.high_low:
+        s = high_flags(s, method=high.method, basis=high.basis, threshold=high.threshold)
+    s = assign_segments(s, smap)
+    helpers = [*extra, *(c for c in ("r_high", "f_high", "m_high") if c in s.columns)]
+    return s.rename(rfm_segment="segment").drop(*helpers)
 
 
 def rule_segments(t: ir.Table, s: RuleSegmentation) -> ir.StringValue:

@@ -25,6 +25,7 @@ aov                         gross_sales / purchase_count
 x, t_x, T                   repeat purchase days, days first → last purchase, days first
                             purchase → as-of (one transaction per customer-day)
 mean_repeat_spend           mean spend of the repeat purchase days (first day excluded)
+last_gap_days               days between the last two purchase days (NULL with fewer than two)
 aum_avg_<m>m                average daily balance over the last m months: the mean over the
                             balance dates present in the window of the customer's total
                             (a date without a row for the customer counts as 0)
@@ -41,13 +42,14 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import ibis
 import ibis.expr.types as ir
 from ibis import _
 
 from tierwise.analytics.days import day_number, day_of
+from tierwise.analytics.dialect import Dialect, arg_min, max_two, use_fast
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class FeatureSpec:
     profile_columns: tuple[str, ...] = ("gender", "manager_id", "branch_id", "city", "source", "occupation",
                                         "risk_level", "status")
     extra: dict = field(default_factory=dict)
+    #: keep only these features (besides ``customer_id``); None keeps them all. Aggregates that no
+    #: kept feature reads are then never computed, which matters at scale: each aggregate state is
+    #: held for every (customer, day) group.
+    only: tuple[str, ...] | None = None
 
 
 def months_back(d: date, months: int) -> date:
@@ -82,37 +88,80 @@ def months_back(d: date, months: int) -> date:
     return date(y, m, min(d.day, last))
 
 
-def _transactions_features(txn: ir.Table, as_of: date, spec: FeatureSpec) -> ir.Table:
+def _transactions_features(txn: ir.Table, as_of: date, spec: FeatureSpec, fast: bool,
+                           customers: ir.Table) -> ir.Table:
+    """Per-customer transaction aggregates, in two steps: by (customer, day), then by customer.
+
+    The (customer, day) step makes purchase days a count of rows (no ``COUNT(DISTINCT)``,
+    which engines run as a separate aggregation joined back) and gives the spend of the
+    first purchase day and the last two purchase days in the same pass. Aggregates that no
+    selected feature reads are pruned by the engine's optimizer.
+
+    The rows of ``customers`` (``customer_id`` and other columns) join the second step as
+    rows of their own, so the result has exactly one row per customer, with those columns,
+    and no join: a join would hold a hash table of every customer while the aggregation
+    runs, and under memory pressure DuckDB may build it on the customers side (measured:
+    up to four times the CPU when the aggregation spills).
+    """
     asof = day_of(as_of)
-    t = txn.mutate(day=day_number(txn.txn_time)).filter(_.day <= asof)
+    # rows up to the end of the as-of day: compared as a timestamp, before any per-row arithmetic
+    end = datetime.combine(as_of + timedelta(days=1), time())
+    t = txn.filter(txn.txn_time < ibis.literal(end, type="timestamp")).mutate(day=day_number(txn.txn_time))
     is_buy = t.amount > 0
+    daily = t.group_by(["customer_id", "day"]).aggregate(
+        spend=t.amount.sum(),
+        buy_spend=t.amount.sum(where=is_buy),
+        n_buy=t.amount.count(where=is_buy),
+        n_ret=t.amount.count(where=t.amount < 0),
+        profit=t.profit.sum(),
+    )
+    # one more row per customer, with the customer's columns (and NULL measures)
+    measures, listed = daily.columns[1:], customers.columns[1:]
+    daily = daily.mutate(**{c: ibis.null(customers[c].type()) for c in listed}, listed=ibis.null("int64"))
+    rows = customers.select("customer_id", **{c: ibis.null(daily[c].type()) for c in measures},
+                            **{c: customers[c] for c in listed}, listed=ibis.literal(1, type="int64"))
+    daily = daily.union(rows)
+    day = daily.day
+    is_day = daily.n_buy > 0
     month_start = day_of(as_of.replace(day=1))
     aggs = {
-        "first_purchase_day": t.day.min(where=is_buy),
-        "last_purchase_day": t.day.max(where=is_buy),
-        "purchase_count": t.amount.count(where=is_buy),
-        "purchase_days": t.day.nunique(where=is_buy),
-        "return_count": t.amount.count(where=t.amount < 0),
-        "revenue": t.amount.sum(),
-        "gross_sales": t.amount.sum(where=is_buy),
-        "profit": t.profit.sum(),
-        "revenue_month": t.amount.sum(where=t.day >= month_start),
+        **{c: daily[c].max() for c in listed},
+        "listed": daily.listed.max(),
+        "first_purchase_day": day.min(where=is_day),
+        "last_purchase_day": day.max(where=is_day),
+        "purchase_count": daily.n_buy.sum(),
+        "purchase_days": day.count(where=is_day),
+        "return_count": daily.n_ret.sum(),
+        "revenue": daily.spend.sum(),
+        "gross_sales": daily.buy_spend.sum(),
+        "profit": daily.profit.sum(),
+        "revenue_month": daily.spend.sum(where=day >= month_start),
+        # spend of the first purchase day: the repeat spend is gross sales minus it
+        "first_day_spend": (arg_min(daily.buy_spend, day, where=is_day) if fast
+                            else daily.buy_spend.argmin(day, where=is_day)),
     }
     for w in spec.windows_days:
-        inside = t.day > asof - w
-        before = (t.day > asof - 2 * w) & (t.day <= asof - w)
-        aggs[f"revenue_{w}d"] = t.amount.sum(where=inside)
-        aggs[f"purchase_days_{w}d"] = t.day.nunique(where=inside & is_buy)
-        aggs[f"purchase_days_prev_{w}d"] = t.day.nunique(where=before & is_buy)
-    per_customer = t.group_by("customer_id").aggregate(**aggs)
-
-    # one transaction per customer-day for the CLV statistics
-    days = t.filter(is_buy).group_by(["customer_id", "day"]).aggregate(spend=_.amount.sum())
-    first = days.group_by("customer_id").aggregate(first_day=_.day.min())
-    repeat = (days.join(first, "customer_id").filter(_.day > _.first_day)
-              .group_by("customer_id").aggregate(repeat_spend=_.spend.sum()))
-    out = per_customer.left_join(repeat, "customer_id").drop("customer_id_right")
-    return out
+        inside = day > asof - w
+        before = (day > asof - 2 * w) & (day <= asof - w)
+        aggs[f"revenue_{w}d"] = daily.spend.sum(where=inside)
+        aggs[f"purchase_days_{w}d"] = day.count(where=inside & is_day)
+        aggs[f"purchase_days_prev_{w}d"] = day.count(where=before & is_day)
+    if fast:
+        # the last two purchase days in one aggregate state (it also gives the last day)
+        del aggs["last_purchase_day"]
+        aggs["last_two"] = max_two(day, where=is_day)
+        per_customer = daily.group_by("customer_id").aggregate(**aggs)
+        per_customer = per_customer.mutate(last_purchase_day=per_customer.last_two[0],
+                                           prev_purchase_day=per_customer.last_two[1]).drop("last_two")
+    else:
+        per_customer = daily.group_by("customer_id").aggregate(**aggs)
+        # the latest purchase day before the last one: a join of the purchase days back
+        days = daily.filter(is_day).select("customer_id", "day")
+        last = days.group_by("customer_id").aggregate(last_day=_.day.max())
+        j = days.join(last, "customer_id")
+        prev = j.group_by("customer_id").aggregate(prev_purchase_day=j.day.max(where=j.day < j.last_day))
+        per_customer = per_customer.left_join(prev, "customer_id").drop("customer_id_right")
+    return per_customer.filter(per_customer.listed == 1).drop("listed")
 
 
 def _balance_features(bal: ir.Table, as_of: date, spec: FeatureSpec) -> ir.Table | None:
@@ -156,7 +205,8 @@ def _interaction_features(inter: ir.Table, as_of: date, spec: FeatureSpec) -> ir
     return last.left_join(score, "customer_id").drop("customer_id_right", "last_score_day")
 
 
-def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpec | None = None) -> ir.Table:
+def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpec | None = None, *,
+                      dialect: Dialect | None = None) -> ir.Table:
     """One row per customer of ``tables['customers']`` with the features above.
 
     Parameters
@@ -164,7 +214,9 @@ def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpe
     tables : canonical tables as Ibis tables (``customers`` required; absent others
         yield NULL features)
     as_of : evaluation date; rows dated after it are ignored
-    spec : windows and kinds
+    spec : windows and kinds, and the features to keep (``spec.only``)
+    dialect : ``"duckdb"`` or ``"portable"`` forms of the aggregates (see
+        :mod:`tierwise.analytics.dialect`); by default the engine of the tables decides
     """
     spec = spec or FeatureSpec()
     asof = day_of(as_of)
@@ -176,15 +228,16 @@ def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpe
         # ages from birthdays: whole years, computed from y/m/d so leap days are exact
         not_yet = (cust.birthday.month() * 100 + cust.birthday.day()) > (as_of.month * 100 + as_of.day)
         age = ibis.literal(as_of.year) - cust.birthday.year() - ibis.ifelse(not_yet, 1, 0)
-    out = cust.select(
-        "customer_id",
-        open_date=cust.open_date,
-        age=age.cast("int64"),
-        **{c: cust[c] for c in spec.profile_columns if c in cust.columns},
-    )
+    profile = [c for c in spec.profile_columns if c in cust.columns]
+    out = cust.select("customer_id", open_date=cust.open_date, age=age.cast("int64"), **{c: cust[c] for c in profile})
+    head = out.columns
     parts = []
     if "transactions" in tables:
-        parts.append(_transactions_features(tables["transactions"], as_of, spec))
+        txn = tables["transactions"]
+        out = _transactions_features(txn, as_of, spec, use_fast(txn, dialect), out.drop(*profile))
+        if profile:
+            out = out.left_join(cust.select("customer_id", *profile), "customer_id").drop("customer_id_right")
+        out = out.select(*head, *[c for c in out.columns if c not in head])
     if "balances" in tables:
         bf = _balance_features(tables["balances"], as_of, spec)
         if bf is not None:
@@ -214,8 +267,9 @@ def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpe
             "x": (out.purchase_days - 1).fill_null(0).clip(lower=0),
             "t_x": (last_day - first_day),
             "T": asof - first_day,
-            "mean_repeat_spend": (out.repeat_spend.cast("float64")
+            "mean_repeat_spend": ((out.gross_sales - out.first_day_spend).cast("float64")
                                   / (out.purchase_days - 1).nullif(0).cast("float64")),
+            "last_gap_days": last_day - out.prev_purchase_day,
         }
         for w in spec.windows_days:
             derived[f"purchase_days_{w}d"] = out[f"purchase_days_{w}d"].fill_null(0)
@@ -235,8 +289,15 @@ def customer_features(tables: dict[str, ir.Table], as_of: date, spec: FeatureSpe
     if "aum_latest" in cols:
         derived["aum_latest"] = out.aum_latest.fill_null(0)
     out = out.mutate(**derived)
-    drop = [c for c in ("first_purchase_day", "last_purchase_day", "repeat_spend", "last_contact_day") if c in out.columns]
-    return out.drop(*drop)
+    drop = [c for c in ("first_purchase_day", "last_purchase_day", "first_day_spend", "prev_purchase_day",
+                        "last_contact_day") if c in out.columns]
+    out = out.drop(*drop)
+    if spec.only is not None:
+        unknown = [c for c in spec.only if c not in out.columns]
+        if unknown:
+            raise ValueError(f"features: unknown feature(s) {unknown}; known: {', '.join(out.columns[1:])}")
+        out = out.select("customer_id", *[c for c in spec.only if c != "customer_id"])
+    return out
 
 
 def _day_to_date(day: ir.IntegerValue) -> ir.DateValue:

@@ -52,14 +52,13 @@ def last_gap(transactions: ir.Table, as_of: date) -> ir.Table:
     return prev.select("customer_id", last_gap_days=prev.last_day - prev.prev_day)
 
 
-def lifecycle_stage(features: ir.Table, gaps: ir.Table, spec: LifecycleSpec | None = None) -> ir.Table:
-    """``customer_id``, ``lifecycle`` for every customer of ``features``."""
+def lifecycle_column(f: ir.Table, spec: LifecycleSpec | None = None) -> ir.StringValue:
+    """The stage as an expression on a features table ``f`` that has ``last_gap_days``."""
     spec = spec or LifecycleSpec()
-    f = features.left_join(gaps, "customer_id").drop("customer_id_right")
     typical = f.t_x.cast("float64") / f.x.nullif(0).cast("float64")
     own_limit = ibis.greatest(typical * spec.k, ibis.literal(float(spec.min_at_risk_days)))
     at_risk = ibis.ifelse(f.x > 0, f.recency_days > own_limit, f.recency_days > spec.at_risk_days)
-    stage = ibis.cases(
+    return ibis.cases(
         (f.purchase_days.fill_null(0) == 0, "prospect"),
         (f["T"] <= spec.new_days, "new"),
         (f.recency_days > spec.churn_days, "churned"),
@@ -68,4 +67,16 @@ def lifecycle_stage(features: ir.Table, gaps: ir.Table, spec: LifecycleSpec | No
         ((f.purchase_days >= spec.loyal_min_purchase_days) & (f.tenure_days >= spec.loyal_min_tenure_days), "loyal"),
         else_="growing",
     )
-    return f.select("customer_id", lifecycle=stage)
+
+
+def lifecycle_stage(features: ir.Table, gaps: ir.Table | None = None, spec: LifecycleSpec | None = None) -> ir.Table:
+    """``customer_id``, ``lifecycle`` for every customer of ``features``.
+
+    The gap before the last purchase day is the feature ``last_gap_days``; ``gaps`` (from
+    :func:`last_gap`) supplies it instead, for features computed without it.
+    """
+    f = features
+    if gaps is not None:
+        f = f.drop("last_gap_days") if "last_gap_days" in f.columns else f
+        f = f.left_join(gaps, "customer_id").drop("customer_id_right")
+    return f.select("customer_id", lifecycle=lifecycle_column(f, spec))
