@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import pydantic_core
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -65,6 +66,12 @@ def change_password(body: PasswordIn, ctx: C, request: Request) -> dict:
     return {"ok": True, "csrf_token": csrf}
 
 
+def _json(data: dict) -> Response:
+    """``data`` as the JSON FastAPI would write for a ``dict`` result (NaN and infinities as null), written
+    directly: the hot customer endpoints skip validating a dict as a dict in a second worker-thread hop."""
+    return Response(pydantic_core.to_json(data, inf_nan_mode="null"), media_type="application/json")
+
+
 Sort = Literal["customer_id", "tier_level", "tier_metric", "clv", "revenue", "recency_days", "manager_id"]
 
 
@@ -83,15 +90,15 @@ def customers(ctx: C,
               limit: Annotated[int, Query(ge=1, le=500)] = 50,
               offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0) -> dict:
     """Search and list the caller's customers in the current run (names masked), with the total."""
-    return qc.list_customers(ctx.ws, ctx.principal, **_filters(q, tier, segment, manager, branch), sort=sort,
-                             order=order, limit=limit, offset=offset)
+    return _json(qc.list_customers(ctx.ws, ctx.principal, **_filters(q, tier, segment, manager, branch), sort=sort,
+                                   order=order, limit=limit, offset=offset))
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
 def customer(customer_id: str, ctx: C, unmask: bool = False, lang: Literal["zh-CN", "en"] = "zh-CN") -> dict:
     """Customer 360: profile (masked unless ``unmask``, which is audited and needs a manager role), tier
     history, why this tier and the gap to the next, next best products, upgrade candidacy, overrides."""
-    return qc.customer_360(ctx.ws, ctx.principal, customer_id, unmask=unmask, locale=lang, origin=ctx.origin)
+    return _json(qc.customer_360(ctx.ws, ctx.principal, customer_id, unmask=unmask, locale=lang, origin=ctx.origin))
 
 
 @router.get("/customers/{customer_id}/history", tags=["customers"])

@@ -2,16 +2,22 @@
 
 Every function takes the :class:`~tierwise.app.access.Principal` and restricts the rows to
 the customers it may see (see :mod:`tierwise.app.access`); reads go to the per-process
-DuckDB of :mod:`tierwise.app.query_engine`.
+read model of :mod:`tierwise.app.query_engine`: the customer 360 and the plain list (scope,
+tier, manager and branch filters, any sort) to its Arrow tables, searches by name or segment
+and exports to its DuckDB.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections import OrderedDict
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierwise.app import query_engine as qe
 from tierwise.app.access import Principal, personal_view, require, require_customer, visible_ids
@@ -24,6 +30,13 @@ SORTS = ("customer_id", "tier_level", "tier_metric", "clv", "revenue", "recency_
 SEGMENT_PREFIXES = ("rfm_segment", "abc_class", "lifecycle", "seg_", "cluster", "lead_grade", "tier_status",
                     "tier_event", "churn_warnings")
 MAX_LIMIT = 500
+#: the tier history fields of a customer 360 (and ``/history``), oldest first
+HISTORY_FIELDS = ("as_of", "run_id", "tier", "tier_status", "tier_event", "tier_metric", "watch_count",
+                  "override_ids")
+#: list filters answered from the Arrow read model (text equality); the others go to DuckDB
+FAST_FILTERS = {"tier": "tier", "manager": "manager_id", "branch": "branch_id"}
+#: row numbers kept for list orders, per workspace state (8 bytes each)
+ORDER_CACHE_ROWS = 4_000_000
 
 
 def no_run() -> NotFoundError:
@@ -98,20 +111,83 @@ def list_customers(ws, principal: Principal, *, q: str | None = None, tier: str 
     g = rd.generation()
     if g.cur is None:
         raise no_run()
-    cur = rd.cursor()
-    where, params = _where(ws, principal, cur, g, q=q, tier=tier, segment=segment, manager=manager, branch=branch)
-    total = cur.execute(f"SELECT count(*) FROM {g.cur} c{where}", params).fetchone()[0]
     cols = [c for c in LIST_COLUMNS if c in g.columns]
-    nulls = "NULLS LAST" if order == "desc" else "NULLS FIRST"
-    rows = cur.execute(f"SELECT {', '.join('c.' + c for c in cols)} FROM {g.cur} c{where} "
-                       f"ORDER BY c.{sort} {order} {nulls}, c.customer_id LIMIT {int(limit)} OFFSET {int(offset)}",
-                       params).fetchall()
-    items = [_jsonable(dict(zip(cols, r))) for r in rows]
+    exact = {col: v for f, col in FAST_FILTERS.items() if (v := {"tier": tier, "manager": manager,
+                                                                 "branch": branch}[f])}
+    order_rows = None if (q or segment) else _ordered_rows(ws, principal, g, exact, sort, order)
+    if order_rows is not None:
+        total = len(order_rows)
+        page = order_rows[offset:offset + limit]
+        items = [_jsonable(r) for r in g.customers.batch.select(cols).take(pa.array(page, pa.int64())).to_pylist()]
+    else:
+        cur = rd.cursor()
+        where, params = _where(ws, principal, cur, g, q=q, tier=tier, segment=segment, manager=manager,
+                               branch=branch)
+        total = cur.execute(f"SELECT count(*) FROM {g.cur} c{where}", params).fetchone()[0]
+        nulls = "NULLS LAST" if order == "desc" else "NULLS FIRST"
+        rows = cur.execute(f"SELECT {', '.join('c.' + c for c in cols)} FROM {g.cur} c{where} ORDER BY c.{sort} "
+                           f"{order} {nulls}, c.customer_id LIMIT {int(limit)} OFFSET {int(offset)}",
+                           params).fetchall()
+        items = [_jsonable(dict(zip(cols, r))) for r in rows]
     names = personal_view(ws, principal, [i["customer_id"] for i in items])
     for i in items:
         i["name"] = names.get(i["customer_id"], {}).get("name")
     return {"run_id": g.current.run_id, "as_of": g.current.as_of.isoformat(), "total": int(total),
             "limit": limit, "offset": offset, "sort": sort, "order": order, "items": items}
+
+
+def _scope_rows(ws, principal: Principal, g) -> np.ndarray:
+    """Row numbers (ascending, so in customer order) of the principal's customers in the current run."""
+    ids = visible_ids(ws, principal)
+    key = ("scope", principal.scope_key)
+    hit = g.memo.get(key)
+    if hit is not None and hit[0] is ids:       # the ownership index is rebuilt only when owners change
+        return hit[1]
+    rows = np.arange(len(g.customers), dtype=np.int64) if ids is None else g.customers.positions(ids)
+    g.memo[key] = (ids, rows)
+    return rows
+
+
+_orders_lock = threading.Lock()
+
+
+def _ordered_rows(ws, principal: Principal, g, exact: dict[str, str], sort: str, order: str) -> np.ndarray | None:
+    """Every row number of the principal's list with text filters ``exact`` (column → value), in the
+    order of ``ORDER BY sort order NULLS FIRST|LAST, customer_id``; None when DuckDB must answer
+    (a column missing or not text). Cached per workspace state and scope."""
+    k = g.customers
+    if sort not in k.columns or any(c not in k.columns or not pa.types.is_string(k.batch.schema.field(c).type)
+                                    for c in exact):
+        return None
+    ids = visible_ids(ws, principal)
+    key = (principal.scope_key, tuple(sorted(exact.items())), sort, order)
+    with _orders_lock:
+        cache = g.memo.setdefault("orders", OrderedDict())
+        hit = cache.get(key)
+        if hit is not None and hit[0] is ids:
+            cache.move_to_end(key)
+            return hit[1]
+    rows = _scope_rows(ws, principal, g)
+    for col, value in exact.items():
+        values = _column(k, col, rows)
+        rows = rows[pc.equal(values, value).fill_null(False).to_numpy(zero_copy_only=False)]
+    if sort == "customer_id":
+        rows = rows[::-1].copy() if order == "desc" else rows
+    elif len(rows):
+        t = pa.table({"v": _column(k, sort, rows), "i": pa.array(np.arange(len(rows)))})    # i: customer order
+        idx = pc.sort_indices(t, sort_keys=[("v", "descending", "at_end") if order == "desc" else
+                                            ("v", "ascending", "at_start"), ("i", "ascending", "at_end")])
+        rows = rows[idx.to_numpy()]
+    with _orders_lock:
+        cache[key] = (ids, rows)
+        while sum(len(v[1]) for v in cache.values()) > ORDER_CACHE_ROWS and len(cache) > 1:
+            cache.popitem(last=False)
+    return rows
+
+
+def _column(k, name: str, rows: np.ndarray):
+    col = k.batch.column(k.batch.schema.get_field_index(name))
+    return col if len(rows) == len(k) else col.take(pa.array(rows))     # (rows ascend: all of them, in order)
 
 
 def _jsonable(d: dict) -> dict:
@@ -131,28 +207,21 @@ def customer_row(ws, principal: Principal, customer_id: str) -> dict:
     """The customer's row of the current run (404 outside the principal's scope)."""
     require(principal, "customers.read")
     require_customer(ws, principal, customer_id)
-    rd = qe.reader(ws)
-    g = rd.generation()
+    g = qe.reader(ws).generation()
     if g.cur is None:
         raise no_run()
-    cur = rd.cursor()
-    res = cur.execute(f"SELECT * FROM {g.cur} WHERE customer_id = ?", [customer_id])
-    cols = [d[0] for d in res.description]
-    row = res.fetchone()
-    if row is None:
+    rows = g.customers.rows(customer_id)
+    if not rows:
         raise NotFoundError(f"no customer '{customer_id}'", hint="check the customer number")
-    return _jsonable(dict(zip(cols, row)))
+    return _jsonable(rows[0])
 
 
 def tier_history(ws, customer_id: str) -> list[dict]:
-    rd = qe.reader(ws)
-    g = rd.generation()
-    if g.hist is None:
+    """The customer's tier in every run in force, oldest first."""
+    g = qe.reader(ws).generation()
+    if g.history is None:
         return []
-    res = rd.cursor().execute(f"SELECT as_of, run_id, tier, tier_status, tier_event, tier_metric, watch_count, "
-                              f"override_ids FROM {g.hist} WHERE customer_id = ? ORDER BY as_of", [customer_id])
-    cols = [d[0] for d in res.description]
-    return [_jsonable(dict(zip(cols, r))) for r in res.fetchall()]
+    return [_jsonable({k: r[k] for k in HISTORY_FIELDS}) for r in g.history.rows(customer_id)]
 
 
 def explain_row(ws, row: dict) -> dict:
@@ -168,13 +237,8 @@ def explain_row(ws, row: dict) -> dict:
 
 
 def _snapshot_rows(ws, name: str, customer_id: str, order: str) -> list[dict]:
-    table = qe.snapshot_part(ws, name)
-    if table is None:
-        return []
-    res = qe.reader(ws).cursor().execute(f"SELECT * FROM {table} WHERE customer_id = ? ORDER BY {order}",
-                                         [customer_id])
-    cols = [d[0] for d in res.description]
-    return [_jsonable(dict(zip(cols, r))) for r in res.fetchall()]
+    part = qe.snapshot_part(ws, name, order=(order,))
+    return [] if part is None else [_jsonable(r) for r in part.rows(customer_id)]
 
 
 def customer_360(ws, principal: Principal, customer_id: str, *, unmask: bool = False, locale: str = "zh-CN",
